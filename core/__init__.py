@@ -1,0 +1,1 @@
+"""Framework-free helpers every layer may import: clock, money, errors."""

@@ -1,0 +1,66 @@
+"""Decimal money at the edges: parse exchange numbers, round to tick and step, check notional."""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from enum import Enum
+
+ZERO = Decimal(0)
+
+
+class Rounding(Enum):
+    NEAREST = ROUND_HALF_EVEN
+    DOWN = ROUND_FLOOR  # towards lower prices: passive for a buy
+    UP = ROUND_CEILING  # towards higher prices: passive for a sell
+
+
+def to_decimal(value: str | int | float | Decimal) -> Decimal:
+    """Exact Decimal from an exchange string, an int, or a float as printed (never its binary value)."""
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, bool):
+        raise TypeError("a bool is not a number")
+    elif isinstance(value, int | str):
+        try:
+            result = Decimal(value)
+        except InvalidOperation as exc:
+            raise ValueError(f"not a number: {value!r}") from exc
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    else:
+        raise TypeError(f"cannot make money of {type(value).__name__}")
+    if not result.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return result
+
+
+def _check_increment(increment: Decimal) -> None:
+    if increment <= 0:
+        raise ValueError(f"increment must be positive, got {increment}")
+
+
+def round_to_tick(price: Decimal, tick_size: Decimal, rounding: Rounding = Rounding.NEAREST) -> Decimal:
+    """Price on the tick grid, with the tick's exponent (so 100.10 prints as the exchange writes it)."""
+    _check_increment(tick_size)
+    ticks = (price / tick_size).to_integral_value(rounding=rounding.value)
+    return (ticks * tick_size).quantize(tick_size)
+
+
+def round_down_to_step(quantity: Decimal, step_size: Decimal) -> Decimal:
+    """Quantity rounded towards zero to the step: never trade more than asked."""
+    _check_increment(step_size)
+    steps = (quantity / step_size).to_integral_value(rounding=ROUND_DOWN)
+    return (steps * step_size).quantize(step_size)
+
+
+def is_multiple_of(value: Decimal, increment: Decimal) -> bool:
+    _check_increment(increment)
+    return value % increment == 0
+
+
+def notional(price: Decimal, quantity: Decimal) -> Decimal:
+    return abs(price * quantity)
+
+
+def meets_min_notional(price: Decimal, quantity: Decimal, min_notional: Decimal) -> bool:
+    return notional(price, quantity) >= min_notional

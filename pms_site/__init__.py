@@ -1,0 +1,1 @@
+"""Wiring only: settings, URL routing, ASGI, Celery, embedded services."""

@@ -1,0 +1,124 @@
+"""Settings, all from the environment. Unset DATABASE_URL / REDIS_URL → embedded servers under .pms/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from pms_site.embedded import service_urls
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}")
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("PMS_DEBUG", default=False)
+SECRET_KEY = os.environ.get("PMS_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and env_bool("PMS_REQUIRE_SECRET_KEY", default=False):
+        raise ImproperlyConfigured("PMS_SECRET_KEY is required in production")
+    SECRET_KEY = "insecure-local-only-key-set-PMS_SECRET_KEY-in-production"  # noqa: S105
+ALLOWED_HOSTS = env_list("PMS_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("PMS_CSRF_TRUSTED_ORIGINS", "")
+
+_URLS = service_urls()
+DATABASE_URL = _URLS["DATABASE_URL"]
+REDIS_URL = _URLS["REDIS_URL"]
+
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PMS_TEST_DATABASE", "test_pms")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "trading",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pms_site.urls"
+WSGI_APPLICATION = "pms_site.wsgi.application"
+ASGI_APPLICATION = "pms_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+CHANNEL_LAYERS = {
+    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}},
+}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / ".pms" / "static"
+LOGIN_URL = "/admin/login/"
+
+# Venue: "simulated" (simexchange on loopback) or "binance". Keys only ever come from the environment.
+PMS_VENUE = os.environ.get("PMS_VENUE", "simulated")
+if PMS_VENUE not in {"simulated", "binance"}:
+    raise ImproperlyConfigured(f"PMS_VENUE must be simulated or binance, got {PMS_VENUE!r}")
+PMS_SIMEXCHANGE_URL = os.environ.get("PMS_SIMEXCHANGE_URL", "http://127.0.0.1:8765")
+PMS_EXCHANGE_API_KEY = os.environ.get("PMS_EXCHANGE_API_KEY", "")
+PMS_EXCHANGE_API_SECRET = os.environ.get("PMS_EXCHANGE_API_SECRET", "")
+PMS_EXCHANGE_ACCOUNT = os.environ.get("PMS_EXCHANGE_ACCOUNT", "main")
+PMS_HOUSE_SUB_ACCOUNT = "house"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("PMS_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,1 @@
+"""Sub-accounts, instruments, orders, fills, positions and the ledger."""

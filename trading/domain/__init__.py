@@ -1,0 +1,1 @@
+"""Pure trading rules: no framework, no I/O, no clock reads."""

@@ -1,0 +1,81 @@
+"""Client order ids that route fills by prefix: PMS{sub8}_{TYPE}_{id}, at most 32 characters."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+MAX_LENGTH = 32
+PREFIX = "PMS"
+SUB_CODE_LENGTH = 8
+# 32 - len("PMS") - 8 - len("_") - 3 - len("_")
+MAX_UNIQUE_LENGTH = MAX_LENGTH - len(PREFIX) - SUB_CODE_LENGTH - 1 - 3 - 1
+
+BINANCE_CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+SUB_CODE = re.compile(r"^[a-z0-9]{8}$")
+UNIQUE_PART = re.compile(rf"^[A-Za-z0-9]{{1,{MAX_UNIQUE_LENGTH}}}$")
+
+
+class OrderOrigin(StrEnum):
+    """The TYPE code: which part of PMS placed the order."""
+
+    MKT = "MKT"  # manual market
+    LMT = "LMT"  # manual limit
+    CHS = "CHS"  # chase
+    SCL = "SCL"  # scalper
+    TWP = "TWP"  # TWAP
+    TRS = "TRS"  # trail stop
+    STR = "STR"  # strategy
+    RCN = "RCN"  # reconciliation
+
+
+_PATTERN = re.compile(
+    rf"^{PREFIX}(?P<sub>[a-z0-9]{{{SUB_CODE_LENGTH}}})_(?P<type>[A-Z]{{3}})_(?P<unique>[A-Za-z0-9]{{1,{MAX_UNIQUE_LENGTH}}})$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOrderId:
+    sub_account_code: str
+    origin: OrderOrigin
+    unique: str
+
+    def __str__(self) -> str:
+        return f"{PREFIX}{self.sub_account_code}_{self.origin.value}_{self.unique}"
+
+
+def client_id_make(sub_account_code: str, origin: OrderOrigin, unique: str) -> str:
+    """Build an id; refuses parts that could not be parsed back."""
+    if not SUB_CODE.match(sub_account_code):
+        raise ValueError(f"sub-account code must be 8 characters of a-z0-9, got {sub_account_code!r}")
+    if not UNIQUE_PART.match(unique):
+        raise ValueError(f"id part must be 1-{MAX_UNIQUE_LENGTH} characters of A-Za-z0-9, got {unique!r}")
+    return str(ClientOrderId(sub_account_code, OrderOrigin(origin), unique))
+
+
+def client_id_parse(client_order_id: str) -> ClientOrderId | None:
+    """The sub-account code and origin of one of our ids; None for anyone else's (manual, autoclose-...)."""
+    match = _PATTERN.match(client_order_id)
+    if match is None:
+        return None
+    try:
+        origin = OrderOrigin(match["type"])
+    except ValueError:
+        return None
+    return ClientOrderId(match["sub"], origin, match["unique"])
+
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def encode_base62(number: int) -> str:
+    """Compact id parts: a 64-bit number fits in 11 characters."""
+    if number < 0:
+        raise ValueError("only non-negative numbers")
+    digits = []
+    while True:
+        number, rest = divmod(number, 62)
+        digits.append(_ALPHABET[rest])
+        if number == 0:
+            return "".join(reversed(digits))

@@ -1,0 +1,47 @@
+"""Live events on the channel layer (DESIGN §6): `{type, data, ts}` to a group, after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from core.clock import SYSTEM_CLOCK, Clock
+
+logger = logging.getLogger(__name__)
+
+Publisher = Callable[[str, str, dict[str, Any]], None]
+
+
+def plain(value: Any) -> Any:
+    """Data that crosses a process boundary: Decimal and datetimes as strings."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+def event_publish(group: str, event_type: str, data: dict[str, Any], *, clock: Clock = SYSTEM_CLOCK) -> None:
+    """Best effort: a missing or unreachable channel layer must never fail a booking (degrade, don't crash)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "pms.event", "event": event_type, "data": plain(data), "ts": clock.now_ms()}
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:  # Redis down: pages resync on reconnect
+        logger.warning("event %s to %s not delivered", event_type, group, exc_info=True)
+
+
+def account_group(sub_account_id: int) -> str:
+    return f"account.{sub_account_id}"
