@@ -42,6 +42,8 @@ DATABASE_URL = _URLS["DATABASE_URL"]
 REDIS_URL = _URLS["REDIS_URL"]
 
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# Server-side binding lets psycopg prepare the hot statements (fill booking) after a few runs.
+DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PMS_TEST_DATABASE", "test_pms")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

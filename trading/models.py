@@ -179,11 +179,13 @@ class Order(models.Model):
 
 
 class Fill(models.Model):
-    trade_key = models.CharField(max_length=80, unique=True,
-                                 help_text="SYMBOL:tradeId from the exchange, or a deterministic synthetic key")
+    # Unique and plain indexes are declared in Meta: a field-level one would add a LIKE index per column,
+    # and every index costs on the fill-booking hot path.
+    trade_key = models.CharField(max_length=80, help_text="SYMBOL:tradeId from the exchange, or a deterministic "
+                                 "synthetic key")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="fills")
-    client_order_id = models.CharField(max_length=64, blank=True, db_index=True)
-    sub_account = models.ForeignKey(SubAccount, on_delete=models.PROTECT, related_name="fills")
+    client_order_id = models.CharField(max_length=64, blank=True)
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.PROTECT, related_name="fills", db_index=False)
     symbol = models.CharField(max_length=32)
     side = models.CharField(max_length=4, choices=Side.choices)
     price = money_field()
@@ -198,8 +200,10 @@ class Fill(models.Model):
 
     class Meta:
         ordering = ["-executed_at"]
-        indexes = [models.Index(fields=["sub_account", "symbol", "executed_at"])]
+        indexes = [models.Index(fields=["sub_account", "symbol", "executed_at"]),
+                   models.Index(fields=["client_order_id"], name="fill_client_order_id")]
         constraints = [
+            models.UniqueConstraint(fields=["trade_key"], name="fill_trade_key_unique"),
             models.CheckConstraint(condition=Q(quantity__gt=0) & Q(price__gt=0), name="fill_positive"),
         ]
 
@@ -257,7 +261,7 @@ class LedgerEntry(models.Model):
         FUNDING = "funding"
         ADJUSTMENT = "adjustment"
 
-    sub_account = models.ForeignKey(SubAccount, on_delete=models.PROTECT, related_name="ledger")
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.PROTECT, related_name="ledger", db_index=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount = money_field(help_text="signed: credits > 0")
     asset = models.CharField(max_length=16, default="USDT")

@@ -1,6 +1,6 @@
 """Trading use cases: load -> domain -> save -> on_commit(effects)."""
 
-from trading.services.accounts import subaccount_deposit, subaccount_withdraw
+from trading.services.accounts import subaccount_deposit, subaccount_house, subaccount_withdraw
 from trading.services.audit import audit_record
 from trading.services.fills import FillBooked, FillReport, fill_book
 from trading.services.orders import order_apply_update, order_register
@@ -13,5 +13,6 @@ __all__ = [
     "order_apply_update",
     "order_register",
     "subaccount_deposit",
+    "subaccount_house",
     "subaccount_withdraw",
 ]

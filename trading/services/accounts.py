@@ -62,3 +62,9 @@ def subaccount_withdraw(
     audit_record(actor=actor, action="withdraw", target_type="sub_account", target_id=sub_account.pk,
                  payload={"amount": amount, "asset": asset, "note": note}, clock=clock)
     return entry
+
+
+def subaccount_house() -> SubAccount:
+    """The sub-account that owns exchange activity nobody here placed (created by migration, recreated if lost)."""
+    house, _ = SubAccount.objects.get_or_create(is_house=True, defaults={"name": "house", "code": "house000"})
+    return house

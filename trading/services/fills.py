@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -59,26 +60,47 @@ def _validate(report: FillReport) -> DomainFill:
         raise AppError(f"invalid fill {report.trade_key}: {exc}") from None
 
 
-_INSERT_FILL = f"""
-INSERT INTO {Fill._meta.db_table}
-  (trade_key, order_id, client_order_id, sub_account_id, symbol, side, price, quantity, fee, fee_asset,
-   is_maker, realized_pnl, executed_at, is_synthetic, booked_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (trade_key) DO NOTHING
-RETURNING id
-"""  # noqa: S608 - the table name is ours, every value is a parameter
+_FILL = Fill._meta.db_table
+_POSITION = VirtualPosition._meta.db_table
+_LEDGER = LedgerEntry._meta.db_table
 
+_SELECT_POSITION = f"""
+SELECT id, quantity, average_entry, realized_pnl, fees FROM {_POSITION}
+WHERE sub_account_id = %s AND symbol = %s FOR UPDATE
+"""  # noqa: S608 - table names are ours, every value is a parameter
 
-def _locked_position(report: FillReport, now: datetime) -> VirtualPosition:
-    row = VirtualPosition.objects.select_for_update().filter(
-        sub_account_id=report.sub_account_id, symbol=report.symbol).first()
-    if row is not None:
-        return row
-    if not SubAccount.objects.filter(pk=report.sub_account_id).exists():
-        raise NotFound(f"sub-account {report.sub_account_id} does not exist")
-    row, _ = VirtualPosition.objects.select_for_update().get_or_create(
-        sub_account_id=report.sub_account_id, symbol=report.symbol, defaults={"updated_at": now})
-    return row
+# The first fill of a symbol creates the row; a concurrent creator makes this wait, then lock the row.
+_CREATE_POSITION = f"""
+INSERT INTO {_POSITION} (sub_account_id, symbol, quantity, average_entry, realized_pnl, fees, updated_at)
+VALUES (%s, %s, 0, 0, 0, 0, %s)
+ON CONFLICT (sub_account_id, symbol) DO UPDATE SET symbol = EXCLUDED.symbol
+RETURNING id, quantity, average_entry, realized_pnl, fees
+"""  # noqa: S608 - table names are ours, every value is a parameter
+
+# Insert the fill unless its trade key is taken; only then move the position and write the ledger.
+_BOOK = f"""
+WITH booked AS (
+  INSERT INTO {_FILL}
+    (trade_key, order_id, client_order_id, sub_account_id, symbol, side, price, quantity, fee, fee_asset,
+     is_maker, realized_pnl, executed_at, is_synthetic, booked_at)
+  VALUES (%(trade_key)s, %(order_id)s, %(client_order_id)s, %(sub)s, %(symbol)s, %(side)s, %(price)s,
+          %(quantity)s, %(fee)s, %(fee_asset)s, %(is_maker)s, %(realized)s, %(executed_at)s, %(synthetic)s,
+          %(now)s)
+  ON CONFLICT (trade_key) DO NOTHING
+  RETURNING id
+), moved AS (
+  UPDATE {_POSITION} SET quantity = %(qty_after)s, average_entry = %(entry)s, realized_pnl = %(total_realized)s,
+         fees = %(total_fees)s, updated_at = %(now)s
+  WHERE id = %(position_id)s AND EXISTS (SELECT 1 FROM booked)
+), ledgered AS (
+  INSERT INTO {_LEDGER} (sub_account_id, kind, amount, asset, fill_id, reference, note, created_at)
+  SELECT %(sub)s, entry.kind, entry.amount, entry.asset, booked.id, %(trade_key)s, '', %(now)s
+  FROM booked CROSS JOIN (VALUES ('realized_pnl', %(realized)s::numeric, %(quote_asset)s),
+                                 ('fee', -%(fee)s::numeric, %(fee_asset)s)) AS entry(kind, amount, asset)
+  WHERE entry.amount <> 0
+)
+SELECT id FROM booked
+"""  # noqa: S608 - table names are ours, every value is a parameter
 
 
 def fill_book(
@@ -87,44 +109,41 @@ def fill_book(
     """Book a fill once. A replay, or a concurrent duplicate from another session, returns None and changes nothing.
 
     The position row is locked first, so two sessions booking the same trade serialise on it and the
-    second finds the trade key taken.
+    second finds the trade key taken. Two statements per fill: this is the hot path of fill routing.
     """
     domain_fill = _validate(report)
     now = clock.now()
-    with transaction.atomic():
-        row = _locked_position(report, now)
-        position, change = apply_fill(row.to_domain(), domain_fill)
-        with connection.cursor() as cursor:
-            cursor.execute(_INSERT_FILL, [
-                report.trade_key, report.order_id, report.client_order_id, report.sub_account_id, report.symbol,
-                str(report.side), report.price, report.quantity, report.fee, report.fee_asset, report.is_maker,
-                change.realized_pnl, report.executed_at, report.is_synthetic, now,
-            ])
-            inserted = cursor.fetchone()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_SELECT_POSITION, [report.sub_account_id, report.symbol])
+        row = cursor.fetchone()
+        if row is None:  # first fill of this symbol: foreign keys are checked only at commit, so check now
+            if not SubAccount.objects.filter(pk=report.sub_account_id).exists():
+                raise NotFound(f"sub-account {report.sub_account_id} does not exist")
+            cursor.execute(_CREATE_POSITION, [report.sub_account_id, report.symbol, now])
+            row = cursor.fetchone()
+        position_id, *stored = row
+        position, change = apply_fill(Position(report.symbol, *stored), domain_fill)
+        cursor.execute(_BOOK, _book_parameters(report, position, change, position_id, now))
+        inserted = cursor.fetchone()
         if inserted is None:
-            return None  # booked before: the position row is left exactly as it was
-        fill_id = int(inserted[0])
-        row.quantity, row.average_entry = position.quantity, position.average_entry
-        row.realized_pnl, row.fees, row.updated_at = position.realized_pnl, position.fees, now
-        row.save(update_fields=["quantity", "average_entry", "realized_pnl", "fees", "updated_at"])
-        _ledger_write(report, change, fill_id, now)
-        booked = FillBooked(fill_id, report.sub_account_id, position, change)
+            return None  # booked before: nothing was written
+        booked = FillBooked(int(inserted[0]), report.sub_account_id, position, change)
         transaction.on_commit(lambda: _broadcast(report, booked, publish))
     return booked
 
 
-def _ledger_write(report: FillReport, change: PositionChange, fill_id: int, now: datetime) -> None:
-    entries = []
-    if change.realized_pnl != 0:
-        entries.append(LedgerEntry(sub_account_id=report.sub_account_id, kind=LedgerEntry.Kind.REALIZED_PNL,
-                                   amount=change.realized_pnl, asset=report.quote_asset, fill_id=fill_id,
-                                   reference=report.trade_key, created_at=now))
-    if report.fee != 0:
-        entries.append(LedgerEntry(sub_account_id=report.sub_account_id, kind=LedgerEntry.Kind.FEE,
-                                   amount=-report.fee, asset=report.fee_asset, fill_id=fill_id,
-                                   reference=report.trade_key, created_at=now))
-    if entries:
-        LedgerEntry.objects.bulk_create(entries)
+def _book_parameters(
+    report: FillReport, position: Position, change: PositionChange, position_id: int, now: datetime,
+) -> dict[str, Any]:
+    return {
+        "trade_key": report.trade_key, "order_id": report.order_id, "client_order_id": report.client_order_id,
+        "sub": report.sub_account_id, "symbol": report.symbol, "side": str(report.side), "price": report.price,
+        "quantity": report.quantity, "fee": report.fee, "fee_asset": report.fee_asset, "is_maker": report.is_maker,
+        "realized": change.realized_pnl, "executed_at": report.executed_at, "synthetic": report.is_synthetic,
+        "now": now, "qty_after": position.quantity, "entry": position.average_entry,
+        "total_realized": position.realized_pnl, "total_fees": position.fees, "position_id": position_id,
+        "quote_asset": report.quote_asset,
+    }
 
 
 def _broadcast(report: FillReport, booked: FillBooked, publish: Publisher) -> None:

@@ -1,0 +1,1 @@
+"""Execution algos and strategies (built in their own issues)."""

@@ -1,0 +1,1 @@
+"""Pure algo decision logic."""

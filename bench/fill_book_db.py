@@ -1,0 +1,88 @@
+"""Benchmark: fills/s and p50/p99 latency through fill_book into PostgreSQL on one connection.
+
+Run: make bench, or `python -m pms_site.embedded exec -- python bench/fill_book_db.py [--fills N]`.
+Uses a scratch database (created and dropped) so it never touches real books.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pms_site.settings")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+
+from trading.domain.types import Side  # noqa: E402
+from trading.models import SubAccount  # noqa: E402
+from trading.services import FillReport, fill_book  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def no_publish(group: str, event_type: str, data: dict) -> None:
+    """Broadcasts are measured elsewhere; this measures the booking transaction."""
+
+
+def run(fills: int) -> dict[str, float]:
+    subs = [SubAccount.objects.create(name=f"bench-{i}") for i in range(10)]
+    symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+    executed_at = datetime(2026, 1, 1, tzinfo=UTC)
+    reports = [
+        FillReport(trade_key=f"BENCH:{n}", sub_account_id=subs[n % 10].pk, symbol=symbols[n % 3],
+                   side=Side.BUY if (n // 7) % 2 == 0 else Side.SELL, price=Decimal(60000 + n % 50) / 10,
+                   quantity=Decimal("0.001") * (1 + n % 5), fee=Decimal("0.0123"), executed_at=executed_at)
+        for n in range(fills)
+    ]
+    latencies = []
+    started = time.perf_counter()
+    for report in reports:
+        t0 = time.perf_counter()
+        fill_book(report=report, publish=no_publish)
+        latencies.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - started
+    replay_started = time.perf_counter()
+    for report in reports[:1000]:
+        fill_book(report=report, publish=no_publish)  # every one a duplicate: the no-op path
+    replay_elapsed = time.perf_counter() - replay_started
+    latencies.sort()
+    return {
+        "fills": fills,
+        "fills_per_s": round(fills / elapsed, 1),
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 3),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 3),
+        "duplicates_per_s": round(min(1000, fills) / replay_elapsed, 1),
+        "target_fills_per_s": 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fills", type=int, default=5000)
+    args = parser.parse_args()
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        figures = run(args.fills)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "fill_book_db.json").write_text(json.dumps(figures, indent=2))
+    for key, value in figures.items():
+        print(f"{key:>20}: {value}")
+
+
+if __name__ == "__main__":
+    main()
