@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from pms_site.embedded import STATE_DIR
 from trading.models import Instrument, LedgerEntry, SubAccount
 from trading.services import subaccount_deposit
 
@@ -36,6 +36,7 @@ class Command(BaseCommand):
     help = "Create the demo desk (instruments, operator login, funded sub-accounts) if missing."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        port = os.environ.get("PMS_WEB_PORT", "8000")
         with transaction.atomic():
             for spec in DEMO_INSTRUMENTS:
                 Instrument.objects.update_or_create(symbol=spec["symbol"], defaults=spec)
@@ -48,11 +49,11 @@ class Command(BaseCommand):
                     subaccount_deposit(sub_account_id=sub_account.pk, amount=balance, actor="seed_demo",
                                        note="demo funding")
         self.stdout.write(self.style.SUCCESS(
-            f"Demo desk ready. Log in at http://127.0.0.1:8000/admin/ as {DEMO_USERNAME} / {password}"))
+            f"Demo desk ready. Log in at http://127.0.0.1:{port}/admin/ as {DEMO_USERNAME} / {password}"))
 
     def _operator_password(self) -> str:
         # Kept beside the embedded data so the login printed on every start stays valid.
-        path = Path(settings.BASE_DIR) / ".pms" / "demo-login"
+        path = STATE_DIR / "demo-login"
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             return path.read_text().strip()
