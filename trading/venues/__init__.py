@@ -1,0 +1,1 @@
+"""Exchange venues: the Venue port and its implementations (the only place that imports ccxt)."""
