@@ -12,9 +12,9 @@ SUB_CODE_LENGTH = 8
 # 32 - len("PMS") - 8 - len("_") - 3 - len("_")
 MAX_UNIQUE_LENGTH = MAX_LENGTH - len(PREFIX) - SUB_CODE_LENGTH - 1 - 3 - 1
 
-BINANCE_CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
-SUB_CODE = re.compile(r"^[a-z0-9]{8}$")
-UNIQUE_PART = re.compile(rf"^[A-Za-z0-9]{{1,{MAX_UNIQUE_LENGTH}}}$")
+BINANCE_CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}\Z")
+SUB_CODE = re.compile(r"^[a-z0-9]{8}\Z")
+UNIQUE_PART = re.compile(rf"^[A-Za-z0-9]{{1,{MAX_UNIQUE_LENGTH}}}\Z")
 
 
 class OrderOrigin(StrEnum):
@@ -31,7 +31,7 @@ class OrderOrigin(StrEnum):
 
 
 _PATTERN = re.compile(
-    rf"^{PREFIX}(?P<sub>[a-z0-9]{{{SUB_CODE_LENGTH}}})_(?P<type>[A-Z]{{3}})_(?P<unique>[A-Za-z0-9]{{1,{MAX_UNIQUE_LENGTH}}})$"
+    rf"^{PREFIX}(?P<sub>[a-z0-9]{{{SUB_CODE_LENGTH}}})_(?P<type>[A-Z]{{3}})_(?P<unique>[A-Za-z0-9]{{1,{MAX_UNIQUE_LENGTH}}})\Z"
 )
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -14,37 +12,10 @@ from core.errors import AppError, NotFound
 from core.money import ZERO
 from trading.domain.positions import Fill as DomainFill
 from trading.domain.positions import Position, PositionChange, apply_fill
+from trading.domain.records import FillBooked, FillReport
 from trading.domain.types import Side
 from trading.events import Publisher, account_group, event_publish
 from trading.models import Fill, LedgerEntry, SubAccount, VirtualPosition
-
-
-@dataclass(frozen=True, slots=True)
-class FillReport:
-    """An execution as the exchange (or a reconciliation) reports it, already routed to a sub-account."""
-
-    trade_key: str
-    sub_account_id: int
-    symbol: str
-    side: Side
-    price: Decimal
-    quantity: Decimal
-    executed_at: datetime
-    fee: Decimal = ZERO
-    fee_asset: str = "USDT"
-    is_maker: bool = False
-    client_order_id: str = ""
-    order_id: int | None = None
-    is_synthetic: bool = False
-    quote_asset: str = "USDT"
-
-
-@dataclass(frozen=True, slots=True)
-class FillBooked:
-    fill_id: int
-    sub_account_id: int
-    position: Position
-    change: PositionChange
 
 
 def _validate(report: FillReport) -> DomainFill:

@@ -1,0 +1,110 @@
+"""The Journal port (PostgreSQL live, memory in backtests) and its in-memory implementation."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from decimal import Decimal
+from typing import Protocol
+
+from core.errors import AppError, NotFound
+from trading.domain.instruments import InstrumentRules
+from trading.domain.orders import OrderState, OrderUpdate, apply_order_update
+from trading.domain.positions import Fill, Position, apply_fill
+from trading.domain.records import FillBooked, FillReport, JournaledOrder, OrderIntent, SubAccountInfo
+from trading.domain.validation import check_intent, new_client_order_id
+
+
+class Journal(Protocol):
+    """Where the engine's facts are made durable. Every write is atomic and idempotent."""
+
+    async def sub_accounts(self) -> list[SubAccountInfo]: ...
+
+    async def instruments(self) -> list[InstrumentRules]: ...
+
+    async def order_open(self, intent: OrderIntent, *, reference_price: Decimal | None) -> JournaledOrder:
+        """Validate and commit the order as pending_submit; raises AppError and writes nothing when refused."""
+        ...
+
+    async def order_update(self, client_order_id: str, update: OrderUpdate, *, exchange_order_id: str | None = None,
+                           reject_reason: str = "") -> JournaledOrder | None:
+        """Fold a report into the order; None when it changed nothing (stale or duplicate)."""
+        ...
+
+    async def fill_book(self, report: FillReport) -> FillBooked | None:
+        """Book once by trade key; None for a duplicate."""
+        ...
+
+    async def live_orders(self) -> list[JournaledOrder]: ...
+
+    async def positions(self) -> list[tuple[int, Position]]: ...
+
+
+class MemoryJournal:
+    """The backtest journal: the same rules as PostgreSQL, kept in dictionaries."""
+
+    def __init__(self, sub_accounts: list[SubAccountInfo], instruments: list[InstrumentRules]) -> None:
+        self._subs = {sub.sub_account_id: sub for sub in sub_accounts}
+        self._rules = {rules.symbol: rules for rules in instruments}
+        self.orders: dict[str, JournaledOrder] = {}
+        self.fills: dict[str, FillReport] = {}
+        self.positions_by_key: dict[tuple[int, str], Position] = {}
+        self._fill_ids = itertools.count(1)
+
+    async def sub_accounts(self) -> list[SubAccountInfo]:
+        return list(self._subs.values())
+
+    async def instruments(self) -> list[InstrumentRules]:
+        return list(self._rules.values())
+
+    async def order_open(self, intent: OrderIntent, *, reference_price: Decimal | None) -> JournaledOrder:
+        sub_account = self._subs.get(intent.sub_account_id)
+        check_intent(intent, sub_account, self._rules.get(intent.symbol), reference_price)
+        assert sub_account is not None  # noqa: S101 - check_intent raised otherwise
+        client_order_id = new_client_order_id(intent, sub_account)
+        if client_order_id in self.orders:
+            raise AppError(f"client order id {client_order_id} is already used")
+        order = JournaledOrder(
+            client_order_id=client_order_id, sub_account_id=intent.sub_account_id, symbol=intent.symbol,
+            side=intent.side, order_type=intent.order_type, quantity=intent.quantity, price=intent.price,
+            time_in_force=intent.time_in_force, reduce_only=intent.reduce_only, origin=intent.origin,
+            algo_run_id=intent.algo_run_id)
+        self.orders[client_order_id] = order
+        return order
+
+    async def order_update(self, client_order_id: str, update: OrderUpdate, *, exchange_order_id: str | None = None,
+                           reject_reason: str = "") -> JournaledOrder | None:
+        order = self.orders.get(client_order_id)
+        if order is None:
+            raise NotFound(f"no order with client id {client_order_id}")
+        state = OrderState(order.status, order.quantity, order.filled_quantity, order.average_price)
+        new_state, changed = apply_order_update(state, update)
+        if exchange_order_id and not order.exchange_order_id:
+            changed = True
+        if not changed:
+            return None
+        order = replace(order, status=new_state.status, filled_quantity=new_state.filled_quantity,
+                        average_price=new_state.average_price,
+                        exchange_order_id=order.exchange_order_id or exchange_order_id)
+        self.orders[client_order_id] = order
+        return order
+
+    async def fill_book(self, report: FillReport) -> FillBooked | None:
+        if report.trade_key in self.fills:
+            return None
+        key = (report.sub_account_id, report.symbol)
+        position = self.positions_by_key.get(key, Position(report.symbol))
+        fee = report.fee if report.fee_asset == report.quote_asset else Decimal(0)
+        position, change = apply_fill(position, Fill(report.trade_key, report.symbol, report.side, report.price,
+                                                     report.quantity, fee, report.is_maker))
+        self.fills[report.trade_key] = report
+        self.positions_by_key[key] = position
+        return FillBooked(next(self._fill_ids), report.sub_account_id, position, change)
+
+    async def live_orders(self) -> list[JournaledOrder]:
+        return [order for order in self.orders.values() if not order.status.is_terminal]
+
+    async def positions(self) -> list[tuple[int, Position]]:
+        return [(sub_id, position) for (sub_id, _), position in self.positions_by_key.items()]
+
+
