@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    Decimal,
+    InvalidOperation,
+    localcontext,
+)
 from enum import Enum
 
 ZERO = Decimal(0)
+EXACT_PRECISION = 80  # enough for any DecimalField(38, 18) amount divided by any tick
 
 
 class Rounding(Enum):
@@ -42,15 +51,19 @@ def _check_increment(increment: Decimal) -> None:
 def round_to_tick(price: Decimal, tick_size: Decimal, rounding: Rounding = Rounding.NEAREST) -> Decimal:
     """Price on the tick grid, with the tick's exponent (so 100.10 prints as the exchange writes it)."""
     _check_increment(tick_size)
-    ticks = (price / tick_size).to_integral_value(rounding=rounding.value)
-    return (ticks * tick_size).quantize(tick_size)
+    with localcontext() as exact:  # 28 digits could round a 38-digit amount the wrong way
+        exact.prec = EXACT_PRECISION
+        ticks = (price / tick_size).to_integral_value(rounding=rounding.value)
+        return (ticks * tick_size).quantize(tick_size)
 
 
 def round_down_to_step(quantity: Decimal, step_size: Decimal) -> Decimal:
     """Quantity rounded towards zero to the step: never trade more than asked."""
     _check_increment(step_size)
-    steps = (quantity / step_size).to_integral_value(rounding=ROUND_DOWN)
-    return (steps * step_size).quantize(step_size)
+    with localcontext() as exact:
+        exact.prec = EXACT_PRECISION
+        steps = (quantity / step_size).to_integral_value(rounding=ROUND_DOWN)
+        return (steps * step_size).quantize(step_size)
 
 
 def is_multiple_of(value: Decimal, increment: Decimal) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from pms_site.embedded import service_urls
+from pms_site.embedded import STATE_DIR, service_urls
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -117,6 +117,7 @@ PMS_EXCHANGE_API_KEY = os.environ.get("PMS_EXCHANGE_API_KEY", "")
 PMS_EXCHANGE_API_SECRET = os.environ.get("PMS_EXCHANGE_API_SECRET", "")
 PMS_EXCHANGE_ACCOUNT = os.environ.get("PMS_EXCHANGE_ACCOUNT", "main")
 PMS_HOUSE_SUB_ACCOUNT = "house"
+PMS_STATE_DIR = STATE_DIR  # embedded data, demo login
 
 LOGGING = {
     "version": 1,

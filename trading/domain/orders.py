@@ -86,6 +86,8 @@ def apply_order_update(state: OrderState, update: OrderUpdate) -> tuple[OrderSta
     if state.status.is_terminal:
         return state, False
     new_state = state
+    if update.status is S.FILLED:  # the exchange's FILLED means executed = ordered, whatever else it says
+        update = OrderUpdate(S.FILLED, state.quantity, update.average_price)
     if update.filled_quantity is not None and update.filled_quantity > state.filled_quantity:
         if update.filled_quantity > state.quantity:
             raise ValueError(f"filled {update.filled_quantity} exceeds the order quantity {state.quantity}")

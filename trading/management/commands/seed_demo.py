@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from pms_site.embedded import STATE_DIR
 from trading.models import Instrument, LedgerEntry, SubAccount
 from trading.services import subaccount_deposit
 
@@ -53,7 +54,7 @@ class Command(BaseCommand):
 
     def _operator_password(self) -> str:
         # Kept beside the embedded data so the login printed on every start stays valid.
-        path = STATE_DIR / "demo-login"
+        path = Path(settings.PMS_STATE_DIR) / "demo-login"
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             return path.read_text().strip()

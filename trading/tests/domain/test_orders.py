@@ -236,3 +236,11 @@ def test_any_order_of_a_filled_orders_reports_ends_filled_in_full(case: tuple[De
     assert state.status is S.FILLED
     assert state.filled_quantity == quantity
     assert state.remaining_quantity == 0
+
+
+def test_a_filled_report_without_quantities_means_the_whole_order_filled() -> None:
+    state = OrderState(OrderStatus.NEW, Decimal("2"), Decimal("0.5"))
+
+    new_state, changed = apply_order_update(state, OrderUpdate(OrderStatus.FILLED))
+
+    assert changed and new_state.status is OrderStatus.FILLED and new_state.filled_quantity == Decimal("2")

@@ -1,0 +1,345 @@
+"""The OrderManager: every order the engine places, from intent to terminal state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from core.clock import SYSTEM_CLOCK, Clock
+from core.errors import AppError, VenueUnavailable
+from trading.domain.netting import exchange_reduce_only, reduce_only_reason
+from trading.domain.orders import OrderStatus, OrderUpdate
+from trading.domain.records import FillReport, JournaledOrder, OrderIntent
+from trading.domain.types import OrderType, Side
+from trading.engine.hooks import AllowAll, EventSink, NoPrices, PreTradeCheck, PriceSource, discard_events
+from trading.engine.journal import Journal
+from trading.engine.metrics import METRICS
+from trading.events import account_group
+from trading.venues.base import Accepted, OrderRequest, Rejected, Venue, VenueOrder, WriteOutcome
+
+logger = logging.getLogger(__name__)
+
+FillCallback = Callable[[JournaledOrder, FillReport], None]
+DoneCallback = Callable[[JournaledOrder], None]
+UNKNOWN_ORDER = -2011
+
+
+@dataclass(slots=True)
+class LiveOrder:
+    order: JournaledOrder
+    sent_ms: int = 0
+    on_fill: FillCallback | None = None
+    on_done: DoneCallback | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    """What the caller learns at once; fills follow through callbacks and events."""
+
+    ok: bool
+    client_order_id: str | None = None
+    status: OrderStatus | None = None
+    reason: str = ""
+    code: str = ""
+    estimated_fill_price: Decimal | None = None  # market orders: the touch when sent, replaced by the real fill
+
+
+def update_from(order: VenueOrder) -> OrderUpdate:
+    return OrderUpdate(order.status, order.filled_quantity, order.average_price)
+
+
+@dataclass(slots=True)
+class NetBook:
+    """Each sub-account's quantity per symbol and their sum, which the exchange must hold."""
+
+    by_sub: dict[tuple[int, str], Decimal] = field(default_factory=dict)
+    net: dict[str, Decimal] = field(default_factory=dict)
+
+    def set(self, sub_account_id: int, symbol: str, quantity: Decimal) -> None:
+        before = self.by_sub.get((sub_account_id, symbol), Decimal(0))
+        self.by_sub[(sub_account_id, symbol)] = quantity
+        self.net[symbol] = self.net.get(symbol, Decimal(0)) + quantity - before
+
+    def of(self, sub_account_id: int, symbol: str) -> Decimal:
+        return self.by_sub.get((sub_account_id, symbol), Decimal(0))
+
+
+class OrderManager:
+    """Owns every live order it placed. The row is committed before the request leaves; ambiguous
+    outcomes stay in flight until a query proves them; writes are never retried blindly.
+    """
+
+    def __init__(self, *, venue: Venue, journal: Journal, clock: Clock = SYSTEM_CLOCK,
+                 pre_trade: PreTradeCheck | None = None, prices: PriceSource | None = None,
+                 publish: EventSink = discard_events, recv_window_ms: int = 5000) -> None:
+        self.venue, self.journal, self.clock = venue, journal, clock
+        self.pre_trade = pre_trade or AllowAll()
+        self.prices = prices or NoPrices()
+        self.publish = publish
+        self.recv_window_ms = recv_window_ms
+        self.live: dict[str, LiveOrder] = {}
+        self.positions = NetBook()
+        self.paused_reason: str | None = "starting: recovery has not run"
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._finished: dict[str, JournaledOrder] = {}  # recent terminal orders, for replace()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def load(self) -> None:
+        """Start-up: the journal's live orders and positions become the in-memory state."""
+        for order in await self.journal.live_orders():
+            self.live[order.client_order_id] = LiveOrder(order)
+        for sub_account_id, position in await self.journal.positions():
+            self.positions.set(sub_account_id, position.symbol, position.quantity)
+
+    def pause(self, reason: str) -> None:
+        """Fail closed: no new orders (cancels still go) until resume()."""
+        self.paused_reason = reason
+
+    def resume(self) -> None:
+        self.paused_reason = None
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- placing -----------------------------------------------------------------------------------
+    async def place(self, intent: OrderIntent, *, on_fill: FillCallback | None = None,
+                    on_done: DoneCallback | None = None, duplicate_guard: bool = False) -> OrderResult:
+        """Validate, check risk, journal as pending_submit, then send; one request, never retried."""
+        refusal, reduce_only_on_exchange = self._precheck(intent, duplicate_guard)
+        if refusal is not None:
+            return self._refuse(intent, refusal)
+        try:
+            order = await self.journal.order_open(intent, reference_price=self.prices.reference_price(intent.symbol))
+        except AppError as exc:
+            return self._refuse(intent, OrderResult(False, reason=exc.user_message, code=exc.code))
+        live = LiveOrder(order, sent_ms=self.clock.now_ms(), on_fill=on_fill, on_done=on_done)
+        self.live[order.client_order_id] = live  # before sending: a stream event may beat the response
+        METRICS.orders_sent.inc()
+        started = self.clock.now_ms()
+        outcome = await self.venue.place(self._request(order, reduce_only_on_exchange))
+        METRICS.order_roundtrip_ms.observe(self.clock.now_ms() - started)
+        return await self._settle_placement(order, outcome)
+
+    async def place_many(self, intents: Sequence[OrderIntent]) -> list[OrderResult]:
+        """Batch placement in fives; each order keeps its own outcome."""
+        results: list[OrderResult | None] = [None] * len(intents)
+        accepted: list[tuple[int, JournaledOrder, bool]] = []
+        for index, intent in enumerate(intents):
+            refusal, reduce_flag = self._precheck(intent, duplicate_guard=False)
+            if refusal is not None:
+                results[index] = self._refuse(intent, refusal)
+                continue
+            try:
+                order = await self.journal.order_open(intent,
+                                                      reference_price=self.prices.reference_price(intent.symbol))
+            except AppError as exc:
+                results[index] = self._refuse(intent, OrderResult(False, reason=exc.user_message, code=exc.code))
+                continue
+            self.live[order.client_order_id] = LiveOrder(order, sent_ms=self.clock.now_ms())
+            accepted.append((index, order, reduce_flag))
+        for start in range(0, len(accepted), 5):
+            chunk = accepted[start:start + 5]
+            METRICS.orders_sent.inc(len(chunk))
+            outcomes = await self.venue.place_batch([self._request(order, flag) for _, order, flag in chunk])
+            for (index, order, _), outcome in zip(chunk, outcomes, strict=True):
+                results[index] = await self._settle_placement(order, outcome)
+        return [result for result in results if result is not None]
+
+    def _precheck(self, intent: OrderIntent, duplicate_guard: bool) -> tuple[OrderResult | None, bool]:
+        if self.paused_reason is not None:
+            return OrderResult(False, reason=f"new orders are paused: {self.paused_reason}", code="paused"), False
+        if duplicate_guard and self._duplicate_of(intent):
+            return OrderResult(False, reason=(f"a {intent.side.value} {intent.origin.value} order on {intent.symbol} "
+                                              "is already working for this sub-account"), code="duplicate"), False
+        if intent.reduce_only:
+            reason = reduce_only_reason(sub_position=self.positions.of(intent.sub_account_id, intent.symbol),
+                                        side=intent.side, quantity=intent.quantity)
+            if reason is not None:
+                return OrderResult(False, reason=reason, code="reduce_only"), False
+        denial = self.pre_trade.check(intent, reference_price=self.prices.reference_price(intent.symbol))
+        if denial is not None:
+            return OrderResult(False, reason=denial.reason, code=denial.code), False
+        reduce_flag = intent.reduce_only and exchange_reduce_only(
+            net_position=self.positions.net.get(intent.symbol, Decimal(0)), side=intent.side,
+            quantity=intent.quantity)
+        return None, reduce_flag
+
+    def _duplicate_of(self, intent: OrderIntent) -> bool:
+        return any(live.order.sub_account_id == intent.sub_account_id and live.order.symbol == intent.symbol
+                   and live.order.side == intent.side and live.order.origin == intent.origin
+                   for live in self.live.values())
+
+    def _refuse(self, intent: OrderIntent, result: OrderResult) -> OrderResult:
+        METRICS.orders_rejected.inc()
+        self.publish(account_group(intent.sub_account_id), "order_rejected", {
+            "symbol": intent.symbol, "side": intent.side.value, "quantity": intent.quantity,
+            "price": intent.price, "reason": result.reason, "code": result.code})
+        return result
+
+    @staticmethod
+    def _request(order: JournaledOrder, reduce_only_on_exchange: bool) -> OrderRequest:
+        return OrderRequest(client_order_id=order.client_order_id, symbol=order.symbol, side=order.side,
+                            order_type=order.order_type, quantity=order.quantity, price=order.price,
+                            time_in_force=order.time_in_force, reduce_only=reduce_only_on_exchange)
+
+    async def _settle_placement(self, order: JournaledOrder, outcome: WriteOutcome) -> OrderResult:
+        cid = order.client_order_id
+        if isinstance(outcome, Accepted):
+            await self.apply(cid, update_from(outcome.order), exchange_order_id=outcome.order.exchange_order_id)
+            estimate = None
+            if order.order_type is OrderType.MARKET:
+                estimate = outcome.order.average_price or self.prices.touch_price(
+                    order.symbol, buying=order.side is Side.BUY)
+            current = self.live.get(cid)
+            status = current.order.status if current else outcome.order.status
+            return OrderResult(True, cid, status, estimated_fill_price=estimate)
+        if isinstance(outcome, Rejected):
+            METRICS.orders_rejected.inc()
+            await self.apply(cid, OrderUpdate(OrderStatus.REJECTED), reject_reason=outcome.reason)
+            return OrderResult(False, cid, OrderStatus.REJECTED, reason=outcome.reason, code=str(outcome.code or ""))
+        METRICS.orders_ambiguous.inc()
+        await self.apply(cid, OrderUpdate(OrderStatus.UNKNOWN))
+        self._spawn(self._resolve(cid))
+        return OrderResult(True, cid, OrderStatus.UNKNOWN,
+                           reason=f"outcome unknown ({outcome.reason}); resolving by query")
+
+    # -- cancelling --------------------------------------------------------------------------------
+    async def cancel(self, client_order_id: str) -> OrderResult:
+        """Ask the exchange to cancel; the order is cancelled only when the exchange proves it."""
+        live = self.live.get(client_order_id)
+        if live is None:
+            return OrderResult(False, client_order_id, reason=f"no working order {client_order_id}",
+                               code="not_found")
+        await self.apply(client_order_id, OrderUpdate(OrderStatus.CANCEL_PENDING))
+        outcome = await self.venue.cancel(symbol=live.order.symbol, client_order_id=client_order_id)
+        return await self._settle_cancel(live, outcome)
+
+    async def cancel_all(self, *, sub_account_id: int | None = None, symbol: str | None = None,
+                         algo_run_id: int | None = None) -> list[OrderResult]:
+        chosen = [cid for cid, live in self.live.items()
+                  if (sub_account_id is None or live.order.sub_account_id == sub_account_id)
+                  and (symbol is None or live.order.symbol == symbol)
+                  and (algo_run_id is None or live.order.algo_run_id == algo_run_id)]
+        return list(await asyncio.gather(*(self.cancel(cid) for cid in chosen)))
+
+    async def replace(self, client_order_id: str, *, price: Decimal, on_fill: FillCallback | None = None,
+                      on_done: DoneCallback | None = None) -> OrderResult:
+        """Cancel, and only once the cancel is proven place the remainder at the new price with a new
+        client id, so a late fill of the old order is still attributed to it."""
+        live = self.live.get(client_order_id)
+        if live is None:
+            return OrderResult(False, client_order_id, reason=f"no working order {client_order_id}",
+                               code="not_found")
+        old = live.order
+        await self.cancel(client_order_id)
+        final = self.live.get(client_order_id)
+        if final is not None:  # still working: the cancel is not proven, so no replacement goes out
+            return OrderResult(False, client_order_id, final.order.status,
+                               reason="cancel not yet proven; replacement withheld", code="cancel_pending")
+        done = await self._last_state(old)
+        remaining = old.quantity - done.filled_quantity
+        if done.status is not OrderStatus.CANCELED or remaining <= 0:
+            return OrderResult(False, client_order_id, done.status, reason="order already done", code="done")
+        intent = OrderIntent(old.sub_account_id, old.symbol, old.side, old.order_type, remaining, price,
+                             old.time_in_force, old.reduce_only, old.origin, old.algo_run_id)
+        return await self.place(intent, on_fill=on_fill, on_done=on_done)
+
+    async def _last_state(self, order: JournaledOrder) -> JournaledOrder:
+        for candidate in await self.journal.live_orders():
+            if candidate.client_order_id == order.client_order_id:
+                return candidate
+        return self._finished.get(order.client_order_id, order)
+
+    async def _settle_cancel(self, live: LiveOrder, outcome: WriteOutcome) -> OrderResult:
+        cid = live.order.client_order_id
+        if isinstance(outcome, Accepted):
+            await self.apply(cid, update_from(outcome.order))
+        elif isinstance(outcome, Rejected) and outcome.code != UNKNOWN_ORDER:
+            await self._query_and_apply(live)  # refused: the order is still what the exchange says it is
+        else:  # unknown to the exchange (filled, cancelled or never arrived) or no answer: ask
+            self._spawn(self._resolve(cid))
+        current = self.live.get(cid)
+        status = current.order.status if current else self._finished.get(cid, live.order).status
+        ok = not isinstance(outcome, Rejected) or outcome.code == UNKNOWN_ORDER
+        return OrderResult(ok, cid, status, reason=getattr(outcome, "reason", ""))
+
+    # -- state -------------------------------------------------------------------------------------
+    async def apply(self, client_order_id: str, update: OrderUpdate, *, exchange_order_id: str | None = None,
+                    reject_reason: str = "") -> JournaledOrder | None:
+        """Fold a report into the journal and the live set; terminal orders leave the live set."""
+        order = await self.journal.order_update(client_order_id, update, exchange_order_id=exchange_order_id,
+                                                reject_reason=reject_reason)
+        if order is None:
+            return None
+        self.publish(account_group(order.sub_account_id), "order_updated", {
+            "client_order_id": order.client_order_id, "symbol": order.symbol, "side": order.side.value,
+            "status": order.status.value, "quantity": order.quantity, "filled_quantity": order.filled_quantity,
+            "price": order.price, "average_price": order.average_price})
+        live = self.live.get(client_order_id)
+        if live is not None:
+            live.order = order
+            if order.status.is_terminal:
+                del self.live[client_order_id]
+                self.finished_remember(order)
+                if live.on_done is not None:
+                    self._callback(live.on_done, order)
+        return order
+
+    def finished_remember(self, order: JournaledOrder) -> None:
+        self._finished[order.client_order_id] = order
+        if len(self._finished) > 10_000:  # bounded: only recent outcomes are asked for
+            self._finished.pop(next(iter(self._finished)))
+
+    def on_fill(self, report: FillReport, position_quantity: Decimal) -> None:
+        """Called by fill routing after a fill is booked."""
+        self.positions.set(report.sub_account_id, report.symbol, position_quantity)
+        live = self.live.get(report.client_order_id)
+        if live is not None and live.on_fill is not None:
+            self._callback(live.on_fill, live.order, report)
+
+    def _callback(self, function: Callable[..., None], *args: object) -> None:
+        try:
+            function(*args)
+        except Exception:  # an algo's bug must not break order handling for everyone else
+            logger.exception("order callback failed", extra={"client_order_id": getattr(args[0], "client_order_id",
+                                                                                         "")})
+
+    # -- ambiguity ---------------------------------------------------------------------------------
+    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _query_and_apply(self, live: LiveOrder) -> bool:
+        """Ask the exchange for the order's state; True when that settled it."""
+        cid = live.order.client_order_id
+        venue_order = await self.venue.fetch_order(symbol=live.order.symbol, client_order_id=cid)
+        if venue_order is not None:
+            await self.apply(cid, update_from(venue_order), exchange_order_id=venue_order.exchange_order_id)
+            current = self.live.get(cid)
+            return current is None or current.order.status not in (OrderStatus.UNKNOWN, OrderStatus.CANCEL_PENDING)
+        # Absent. A request older than the exchange's recvWindow can no longer be accepted, so past that
+        # an order that was never seen is proven never placed.
+        if self.clock.now_ms() - live.sent_ms >= self.recv_window_ms and live.order.filled_quantity == 0:
+            await self.apply(cid, OrderUpdate(OrderStatus.REJECTED),
+                             reject_reason="not on the exchange after the receive window: never placed")
+            return True
+        return False
+
+    async def _resolve(self, client_order_id: str) -> None:
+        """Query with backoff until the exchange proves the order's state."""
+        delay = 0.2
+        while (live := self.live.get(client_order_id)) is not None:
+            try:
+                if await self._query_and_apply(live):
+                    return
+            except VenueUnavailable as exc:
+                logger.warning("order query failed, retrying", extra={"client_order_id": client_order_id,
+                                                                      "reason": str(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

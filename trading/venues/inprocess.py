@@ -1,0 +1,178 @@
+"""The in-process venue over simexchange's matching core: backtests with a virtual clock, no sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
+
+from simexchange.core.engine import MatchingEngine
+from simexchange.core.errors import ExchangeError
+from simexchange.core.events import AccountUpdate, OrderTradeUpdate
+from simexchange.core.orders import OrderView
+from trading.domain.instruments import InstrumentRules
+from trading.domain.orders import OrderStatus
+from trading.domain.types import OrderType, Side
+from trading.venues.base import (
+    Accepted,
+    AccountEvent,
+    Mark,
+    OrderEvent,
+    OrderRequest,
+    Quote,
+    Rejected,
+    UserEvent,
+    VenueBalance,
+    VenueLimits,
+    VenueOrder,
+    VenuePosition,
+    VenueTrade,
+    WriteOutcome,
+)
+
+BINANCE_STATUS = {
+    "NEW": OrderStatus.NEW, "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED, "FILLED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELED, "EXPIRED": OrderStatus.EXPIRED, "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
+    "REJECTED": OrderStatus.REJECTED,
+}
+UNKNOWN_ORDER_CODES = (-2011, -2013)
+
+
+def venue_order(view: OrderView) -> VenueOrder:
+    return VenueOrder(
+        client_order_id=view.client_order_id, exchange_order_id=str(view.order_id), symbol=view.symbol,
+        side=Side(view.side.lower()), order_type=OrderType(view.orig_type.lower()),
+        status=BINANCE_STATUS[view.status], quantity=view.orig_qty, filled_quantity=view.executed_qty,
+        average_price=view.avg_price or None, price=view.price or None, reduce_only=view.reduce_only,
+        updated_ms=view.update_time_ms)
+
+
+def order_params(request: OrderRequest) -> dict[str, object]:
+    params: dict[str, object] = {
+        "symbol": request.symbol, "side": request.side.value.upper(), "type": request.order_type.value.upper(),
+        "quantity": f"{request.quantity:f}", "newClientOrderId": request.client_order_id,
+        "newOrderRespType": "RESULT"}
+    if request.price is not None:
+        params["price"] = f"{request.price:f}"
+    if request.order_type is OrderType.LIMIT:
+        params["timeInForce"] = (request.time_in_force or "GTC").__str__()
+    if request.reduce_only:
+        params["reduceOnly"] = "true"
+    return params
+
+
+class InProcessVenue:
+    """Calls the matching core directly. Its answers are always definite: no ambiguity in a backtest."""
+
+    def __init__(self, engine: MatchingEngine, account_id: int) -> None:
+        self.engine = engine
+        self.account_id = account_id
+        self._events: asyncio.Queue[UserEvent] = asyncio.Queue()
+        engine.events.subscribe(self._on_event, account_id=account_id)
+
+    def _on_event(self, event: OrderTradeUpdate | AccountUpdate) -> None:
+        if isinstance(event, OrderTradeUpdate):
+            self._events.put_nowait(self._order_event(event))
+        else:
+            self._events.put_nowait(AccountEvent(event.reason, tuple(
+                VenueBalance(b.asset, b.wallet_balance, b.cross_wallet_balance) for b in event.balances), tuple(
+                VenuePosition(p.symbol, p.position_amt, p.entry_price, unrealized_pnl=p.unrealized_pnl)
+                for p in event.positions), event.event_time_ms))
+
+    def _order_event(self, event: OrderTradeUpdate) -> OrderEvent:
+        order = venue_order(event.order)
+        trade = None
+        if event.execution_type == "TRADE":
+            trade = VenueTrade(
+                trade_key=f"{order.symbol}:{event.trade_id}", symbol=order.symbol,
+                client_order_id=order.client_order_id, exchange_order_id=order.exchange_order_id, side=order.side,
+                price=event.last_filled_price, quantity=event.last_filled_qty, fee=event.commission,
+                fee_asset=event.commission_asset or "USDT", is_maker=event.is_maker,
+                realized_pnl=event.realized_profit, time_ms=event.transaction_time_ms)
+        return OrderEvent(order, event.execution_type, trade, event.event_time_ms)
+
+    async def instruments(self) -> list[InstrumentRules]:
+        return [InstrumentRules(symbol=s.symbol, tick_size=s.tick_size, step_size=s.step_size, min_qty=s.min_qty,
+                                max_qty=s.max_qty, min_notional=s.min_notional, min_price=s.min_price,
+                                max_price=s.max_price, price_band_up=s.multiplier_up,
+                                price_band_down=s.multiplier_down, base_asset=s.base_asset,
+                                quote_asset=s.quote_asset) for s in self.engine.symbols]
+
+    async def limits(self) -> VenueLimits:
+        return VenueLimits()
+
+    def _write(self, call: object) -> WriteOutcome:
+        try:
+            return Accepted(venue_order(call()))  # type: ignore[operator]
+        except ExchangeError as error:
+            return Rejected(error.msg, error.code)
+
+    async def place(self, request: OrderRequest) -> WriteOutcome:
+        return self._write(lambda: self.engine.new_order(self.account_id, order_params(request)))
+
+    async def place_batch(self, requests: Sequence[OrderRequest]) -> list[WriteOutcome]:
+        return [await self.place(request) for request in requests]
+
+    async def amend(self, *, symbol: str, client_order_id: str, side: Side, quantity: Decimal,
+                    price: Decimal) -> WriteOutcome:
+        return self._write(lambda: self.engine.modify_order(self.account_id, {
+            "symbol": symbol, "origClientOrderId": client_order_id, "side": side.value.upper(),
+            "quantity": f"{quantity:f}", "price": f"{price:f}"}))
+
+    async def cancel(self, *, symbol: str, client_order_id: str) -> WriteOutcome:
+        return self._write(lambda: self.engine.cancel_order(self.account_id, {
+            "symbol": symbol, "origClientOrderId": client_order_id}))
+
+    async def cancel_batch(self, *, symbol: str, client_order_ids: Sequence[str]) -> list[WriteOutcome]:
+        return [await self.cancel(symbol=symbol, client_order_id=cid) for cid in client_order_ids]
+
+    async def fetch_order(self, *, symbol: str, client_order_id: str) -> VenueOrder | None:
+        try:
+            return venue_order(self.engine.query_order(self.account_id, {
+                "symbol": symbol, "origClientOrderId": client_order_id}))
+        except ExchangeError as error:
+            if error.code in UNKNOWN_ORDER_CODES:
+                return None
+            raise
+
+    async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
+        return [venue_order(view) for view in self.engine.open_orders(self.account_id, symbol)]
+
+    async def positions(self) -> list[VenuePosition]:
+        return [VenuePosition(p.symbol, p.position_amt, p.entry_price, p.mark_price, p.unrealized_pnl)
+                for p in self.engine.positions(self.account_id, active_only=True)]
+
+    async def balances(self) -> list[VenueBalance]:
+        account = self.engine.account(self.account_id)
+        return [VenueBalance("USDT", account.wallet_balance, account.available_balance)]
+
+    async def trades_since(self, *, symbol: str, since_ms: int) -> list[VenueTrade]:
+        trades = []
+        for trade in self.engine.user_trades(self.account_id, {"symbol": symbol, "startTime": since_ms,
+                                                               "limit": 1000}):
+            view = self.engine.query_order(self.account_id, {"symbol": symbol, "orderId": trade.order_id})
+            trades.append(VenueTrade(
+                trade_key=f"{symbol}:{trade.trade_id}", symbol=symbol, client_order_id=view.client_order_id,
+                exchange_order_id=str(trade.order_id), side=Side(trade.side.lower()), price=trade.price,
+                quantity=trade.qty, fee=trade.commission, fee_asset=trade.commission_asset,
+                is_maker=trade.maker, realized_pnl=trade.realized_pnl, time_ms=trade.time_ms))
+        return trades
+
+    async def watch_quotes(self, symbols: Sequence[str]) -> AsyncIterator[Quote | Mark]:
+        """Backtests feed quotes from the replay into the algos directly; nothing streams here."""
+        if False:  # pragma: no cover - an async generator that yields nothing
+            yield Quote("", Decimal(0), Decimal(0), Decimal(0), Decimal(0), 0)
+
+    async def watch_user_events(self) -> AsyncIterator[UserEvent]:
+        while True:
+            yield await self._events.get()
+
+    def drain_user_events(self) -> list[UserEvent]:
+        """Backtests process events synchronously after each market step."""
+        events = []
+        while not self._events.empty():
+            events.append(self._events.get_nowait())
+        return events
+
+    async def close(self) -> None:
+        return None
