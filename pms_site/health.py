@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -18,3 +19,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # any database failure means not ready
         return JsonResponse({"status": "unavailable", "database": str(exc)}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition of this process's metrics (the engine serves its own on PMS_ENGINE_METRICS_PORT)."""
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

@@ -119,9 +119,16 @@ PMS_EXCHANGE_ACCOUNT = os.environ.get("PMS_EXCHANGE_ACCOUNT", "main")
 PMS_HOUSE_SUB_ACCOUNT = "house"
 PMS_STATE_DIR = STATE_DIR  # embedded data, demo login
 
+PMS_LOG_FORMAT = os.environ.get("PMS_LOG_FORMAT", "json")
+if PMS_LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"PMS_LOG_FORMAT must be json or plain, got {PMS_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "pms_site.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": PMS_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("PMS_LOG_LEVEL", "INFO")},
 }

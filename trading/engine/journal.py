@@ -35,6 +35,10 @@ class Journal(Protocol):
         """Book once by trade key; None for a duplicate."""
         ...
 
+    async def fill_book_many(self, reports: list[FillReport]) -> list[FillBooked | None]:
+        """A burst of fills in one transaction, each exactly once."""
+        ...
+
     async def live_orders(self) -> list[JournaledOrder]: ...
 
     async def positions(self) -> list[tuple[int, Position]]: ...
@@ -100,6 +104,9 @@ class MemoryJournal:
         self.fills[report.trade_key] = report
         self.positions_by_key[key] = position
         return FillBooked(next(self._fill_ids), report.sub_account_id, position, change)
+
+    async def fill_book_many(self, reports: list[FillReport]) -> list[FillBooked | None]:
+        return [await self.fill_book(report) for report in reports]
 
     async def live_orders(self) -> list[JournaledOrder]:
         return [order for order in self.orders.values() if not order.status.is_terminal]

@@ -16,6 +16,7 @@ from trading.domain.types import OrderType, Side, TimeInForce
 from trading.events import Publisher, event_publish
 from trading.models import Instrument, Order, SubAccount, VirtualPosition
 from trading.services import fill_book, order_apply_update, order_register
+from trading.services.fills import fill_book_many
 from trading.services.orders import subaccount_info
 
 LIVE_STATUSES = [status.value for status in OrderStatus if not status.is_terminal]
@@ -60,6 +61,9 @@ class PostgresJournal:
 
     async def fill_book(self, report: FillReport) -> FillBooked | None:
         return await sync_to_async(fill_book)(report=report, clock=self._clock, publish=self._publish)
+
+    async def fill_book_many(self, reports: list[FillReport]) -> list[FillBooked | None]:
+        return await sync_to_async(fill_book_many)(reports=reports, clock=self._clock, publish=self._publish)
 
     async def live_orders(self) -> list[JournaledOrder]:
         return await sync_to_async(lambda: [journaled(order) for order in Order.objects.filter(

@@ -59,24 +59,28 @@ class FillRouter:
         self.exchange_positions: dict[str, VenuePosition] = {}
 
     async def handle(self, event: UserEvent) -> None:
-        if isinstance(event, OrderEvent):
-            await self._on_order_event(event)
-        elif isinstance(event, AccountEvent):
-            for position in event.positions:
-                self.exchange_positions[position.symbol] = position
-        elif isinstance(event, StreamInterrupted):
-            METRICS.stream_reconnects.inc()
-            self.manager.pause(f"user-data stream lost ({event.reason}); reconnecting")
-            self.publish("engine", "engine_state", {"stream": "disconnected", "reason": event.reason})
-        elif isinstance(event, StreamResumed):
-            await self.recover(since_ms=event.since_ms or self.last_event_ms)
-            self.manager.resume()
-            self.publish("engine", "engine_state", {"stream": "connected"})
-        self.last_event_ms = max(self.last_event_ms, getattr(event, "event_ms", 0))
+        await self.handle_batch([event])
 
-    async def _on_order_event(self, event: OrderEvent) -> None:
-        if event.trade is not None:
-            await self.book(event.trade)
+    async def handle_batch(self, events: list[UserEvent]) -> None:
+        """Events in arrival order; the fills among them are booked together in one transaction first."""
+        await self.book_many([event.trade for event in events if isinstance(event, OrderEvent) and event.trade])
+        for event in events:
+            if isinstance(event, OrderEvent):
+                await self._apply_order_state(event)
+            elif isinstance(event, AccountEvent):
+                for position in event.positions:
+                    self.exchange_positions[position.symbol] = position
+            elif isinstance(event, StreamInterrupted):
+                METRICS.stream_reconnects.inc()
+                self.manager.pause(f"user-data stream lost ({event.reason}); reconnecting")
+                self.publish("engine", "engine_state", {"stream": "disconnected", "reason": event.reason})
+            elif isinstance(event, StreamResumed):
+                await self.recover(since_ms=event.since_ms or self.last_event_ms)
+                self.manager.resume()
+                self.publish("engine", "engine_state", {"stream": "connected"})
+            self.last_event_ms = max(self.last_event_ms, event.event_ms)
+
+    async def _apply_order_state(self, event: OrderEvent) -> None:
         order = event.order
         if client_id_parse(order.client_order_id) is None:
             return  # not ours: only its fills matter, and they went to the house
@@ -89,34 +93,55 @@ class FillRouter:
 
     async def book(self, trade: VenueTrade) -> bool:
         """Book one execution; False when it was already booked."""
-        if trade.trade_key in self.recent:
-            METRICS.fills_duplicate.inc()
-            return False
-        parsed = client_id_parse(trade.client_order_id)
-        owner = self.codes.get(parsed.sub_account_code) if parsed else None
-        external = owner is None
-        report = FillReport(
+        return (await self.book_many([trade])) == 1
+
+    async def book_many(self, trades: list[VenueTrade]) -> int:
+        """Book executions exactly once; returns how many were new."""
+        fresh: dict[str, VenueTrade] = {}
+        for trade in trades:
+            if trade.trade_key in self.recent or trade.trade_key in fresh:
+                METRICS.fills_duplicate.inc()
+            else:
+                fresh[trade.trade_key] = trade
+        if not fresh:
+            return 0
+        reports = [self._report(trade) for trade in fresh.values()]
+        results = await self.journal.fill_book_many(reports)
+        booked_count = 0
+        for report, booked in zip(reports, results, strict=True):
+            self.recent.add(report.trade_key)
+            if booked is None:
+                METRICS.fills_duplicate.inc()
+                continue
+            booked_count += 1
+            METRICS.fills_booked.inc()
+            self.manager.on_fill(report, booked.position.quantity)
+            if self._owner(report.client_order_id) is None:
+                self._alert_external(report)
+        return booked_count
+
+    def _owner(self, client_order_id: str) -> int | None:
+        """The sub-account a client id routes to, read off its prefix; None for anyone else's order."""
+        parsed = client_id_parse(client_order_id)
+        return self.codes.get(parsed.sub_account_code) if parsed else None
+
+    def _report(self, trade: VenueTrade) -> FillReport:
+        owner = self._owner(trade.client_order_id)
+        return FillReport(
             trade_key=trade.trade_key, sub_account_id=self.house_id if owner is None else owner,
             symbol=trade.symbol, side=trade.side, price=trade.price, quantity=trade.quantity,
             executed_at=ms_to_datetime(trade.time_ms), fee=trade.fee, fee_asset=trade.fee_asset,
             is_maker=trade.is_maker, client_order_id=trade.client_order_id)
-        booked = await self.journal.fill_book(report)
-        self.recent.add(trade.trade_key)
-        if booked is None:
-            METRICS.fills_duplicate.inc()
-            return False
-        METRICS.fills_booked.inc()
-        self.manager.on_fill(report, booked.position.quantity)
-        if external:
-            METRICS.external_fills.inc()
-            logger.warning("external fill booked to the house sub-account", extra={
-                "client_order_id": trade.client_order_id, "trade_key": trade.trade_key})
-            self.publish("risk", "risk_alert", {
-                "kind": "external_fill", "message": (f"a {trade.side.value} of {trade.quantity} {trade.symbol} at "
-                                                     f"{trade.price} by {trade.client_order_id or 'unknown'} was not "
-                                                     "placed by PMS; booked to the house sub-account"),
-                "trade_key": trade.trade_key})
-        return True
+
+    def _alert_external(self, report: FillReport) -> None:
+        METRICS.external_fills.inc()
+        logger.warning("external fill booked to the house sub-account", extra={
+            "client_order_id": report.client_order_id, "trade_key": report.trade_key})
+        self.publish("risk", "risk_alert", {
+            "kind": "external_fill", "trade_key": report.trade_key,
+            "message": (f"a {report.side.value} of {report.quantity} {report.symbol} at {report.price} by "
+                        f"{report.client_order_id or 'unknown'} was not placed by PMS; booked to the house "
+                        "sub-account")})
 
     async def recover(self, *, since_ms: int) -> None:
         """Gap reconciliation before new orders: trades since the gap, then every live order's state."""

@@ -15,7 +15,7 @@ from trading.domain.positions import Position, PositionChange, apply_fill
 from trading.domain.records import FillBooked, FillReport
 from trading.domain.types import Side
 from trading.events import Publisher, account_group, event_publish
-from trading.models import Fill, LedgerEntry, SubAccount, VirtualPosition
+from trading.models import Fill, LedgerEntry, Order, SubAccount, VirtualPosition
 
 
 def _validate(report: FillReport) -> DomainFill:
@@ -34,6 +34,7 @@ def _validate(report: FillReport) -> DomainFill:
 _FILL = Fill._meta.db_table
 _POSITION = VirtualPosition._meta.db_table
 _LEDGER = LedgerEntry._meta.db_table
+_ORDER = Order._meta.db_table
 
 _SELECT_POSITION = f"""
 SELECT id, quantity, average_entry, realized_pnl, fees FROM {_POSITION}
@@ -54,7 +55,9 @@ WITH booked AS (
   INSERT INTO {_FILL}
     (trade_key, order_id, client_order_id, sub_account_id, symbol, side, price, quantity, fee, fee_asset,
      is_maker, realized_pnl, executed_at, is_synthetic, booked_at)
-  VALUES (%(trade_key)s, %(order_id)s, %(client_order_id)s, %(sub)s, %(symbol)s, %(side)s, %(price)s,
+  VALUES (%(trade_key)s,
+          COALESCE(%(order_id)s::bigint, (SELECT id FROM {_ORDER} WHERE client_order_id = %(client_order_id)s)),
+          %(client_order_id)s, %(sub)s, %(symbol)s, %(side)s, %(price)s,
           %(quantity)s, %(fee)s, %(fee_asset)s, %(is_maker)s, %(realized)s, %(executed_at)s, %(synthetic)s,
           %(now)s)
   ON CONFLICT (trade_key) DO NOTHING
@@ -82,25 +85,43 @@ def fill_book(
     The position row is locked first, so two sessions booking the same trade serialise on it and the
     second finds the trade key taken. Two statements per fill: this is the hot path of fill routing.
     """
-    domain_fill = _validate(report)
+    return fill_book_many(reports=[report], clock=clock, publish=publish)[0]
+
+
+def fill_book_many(
+    *, reports: list[FillReport], clock: Clock = SYSTEM_CLOCK, publish: Publisher = event_publish,
+) -> list[FillBooked | None]:
+    """Book a burst of fills in one transaction (one commit instead of one per fill), each exactly once.
+
+    Every report is validated before anything is written; a refusal writes nothing at all.
+    """
+    fills = [_validate(report) for report in reports]
     now = clock.now()
+    results: list[FillBooked | None] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_SELECT_POSITION, [report.sub_account_id, report.symbol])
+        for report, domain_fill in zip(reports, fills, strict=True):
+            booked = _book_locked(cursor, report, domain_fill, now)
+            results.append(booked)
+            if booked is not None:
+                transaction.on_commit(lambda r=report, b=booked: _broadcast(r, b, publish))  # type: ignore[misc]
+    return results
+
+
+def _book_locked(cursor: Any, report: FillReport, domain_fill: DomainFill, now: datetime) -> FillBooked | None:
+    cursor.execute(_SELECT_POSITION, [report.sub_account_id, report.symbol])
+    row = cursor.fetchone()
+    if row is None:  # first fill of this symbol: foreign keys are checked only at commit, so check now
+        if not SubAccount.objects.filter(pk=report.sub_account_id).exists():
+            raise NotFound(f"sub-account {report.sub_account_id} does not exist")
+        cursor.execute(_CREATE_POSITION, [report.sub_account_id, report.symbol, now])
         row = cursor.fetchone()
-        if row is None:  # first fill of this symbol: foreign keys are checked only at commit, so check now
-            if not SubAccount.objects.filter(pk=report.sub_account_id).exists():
-                raise NotFound(f"sub-account {report.sub_account_id} does not exist")
-            cursor.execute(_CREATE_POSITION, [report.sub_account_id, report.symbol, now])
-            row = cursor.fetchone()
-        position_id, *stored = row
-        position, change = apply_fill(Position(report.symbol, *stored), domain_fill)
-        cursor.execute(_BOOK, _book_parameters(report, position, change, position_id, now))
-        inserted = cursor.fetchone()
-        if inserted is None:
-            return None  # booked before: nothing was written
-        booked = FillBooked(int(inserted[0]), report.sub_account_id, position, change)
-        transaction.on_commit(lambda: _broadcast(report, booked, publish))
-    return booked
+    position_id, *stored = row
+    position, change = apply_fill(Position(report.symbol, *stored), domain_fill)
+    cursor.execute(_BOOK, _book_parameters(report, position, change, position_id, now))
+    inserted = cursor.fetchone()
+    if inserted is None:
+        return None  # booked before: nothing was written
+    return FillBooked(int(inserted[0]), report.sub_account_id, position, change)
 
 
 def _book_parameters(

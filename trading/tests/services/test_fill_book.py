@@ -145,3 +145,38 @@ def test_a_fill_on_a_frozen_sub_account_is_still_booked(make_sub_account):
     sub = make_sub_account(status="frozen")  # the exchange executed it: the books must show it
     assert fill_book(report=report(sub.pk, "3", Side.SELL, "60000", "0.1"), publish=record) is not None
     assert VirtualPosition.objects.get(sub_account=sub).quantity == D("-0.1")
+
+
+@pytest.mark.django_db
+def test_a_fill_of_a_known_order_is_linked_to_it(instruments, make_sub_account):
+    from trading.domain.types import OrderType
+    from trading.services.orders import OrderIntent, order_register
+
+    sub = make_sub_account()
+    order = order_register(intent=OrderIntent(sub.pk, "BTCUSDT", Side.BUY, OrderType.LIMIT, D("0.01"), D("60000")))
+    fill_book(report=FillReport(trade_key="BTCUSDT:501", sub_account_id=sub.pk, symbol="BTCUSDT", side=Side.BUY,
+                                price=D("60000"), quantity=D("0.01"), executed_at=T0,
+                                client_order_id=order.client_order_id), publish=record)
+    assert Fill.objects.get(trade_key="BTCUSDT:501").order_id == order.pk
+
+
+@pytest.mark.django_db
+def test_a_burst_of_fills_is_booked_in_one_go_and_duplicates_inside_it_count_once(make_sub_account):
+    from trading.services.fills import fill_book_many
+
+    sub = make_sub_account()
+    burst = [report(sub.pk, str(n), Side.BUY, "60000", "0.1") for n in range(5)]
+    results = fill_book_many(reports=[*burst, burst[2]], publish=record)
+    assert [r is not None for r in results] == [True] * 5 + [False]
+    assert VirtualPosition.objects.get(sub_account=sub).quantity == D("0.5")
+
+
+@pytest.mark.django_db
+def test_a_burst_with_one_invalid_fill_writes_nothing(make_sub_account):
+    from trading.services.fills import fill_book_many
+
+    sub = make_sub_account()
+    with pytest.raises(AppError):
+        fill_book_many(reports=[report(sub.pk, "1", Side.BUY, "60000", "0.1"),
+                                report(sub.pk, "2", Side.BUY, "60000", "-1")], publish=record)
+    assert Fill.objects.count() == 0
