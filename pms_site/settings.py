@@ -115,6 +115,10 @@ if PMS_VENUE not in {"simulated", "binance"}:
 PMS_SIMEXCHANGE_URL = os.environ.get("PMS_SIMEXCHANGE_URL", "http://127.0.0.1:8765")
 PMS_EXCHANGE_API_KEY = os.environ.get("PMS_EXCHANGE_API_KEY", "")
 PMS_EXCHANGE_API_SECRET = os.environ.get("PMS_EXCHANGE_API_SECRET", "")
+if PMS_VENUE == "simulated" and not PMS_EXCHANGE_API_KEY:
+    # The simulated exchange's demo account (make run starts it with these); not a credential anywhere else.
+    PMS_EXCHANGE_API_KEY, PMS_EXCHANGE_API_SECRET = "pms-sim-key", "pms-sim-secret"
+PMS_ENGINE_METRICS_PORT = int(os.environ.get("PMS_ENGINE_METRICS_PORT", "9108"))
 PMS_EXCHANGE_ACCOUNT = os.environ.get("PMS_EXCHANGE_ACCOUNT", "main")
 PMS_HOUSE_SUB_ACCOUNT = "house"
 PMS_STATE_DIR = STATE_DIR  # embedded data, demo login

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -45,3 +46,38 @@ def event_publish(group: str, event_type: str, data: dict[str, Any], *, clock: C
 
 def account_group(sub_account_id: int) -> str:
     return f"account.{sub_account_id}"
+
+
+class EventOutbox:
+    """Events from the engine's loop and its database thread, sent by one task on the loop.
+
+    Publishing never blocks the trading path: a full outbox drops the event (pages resync from a
+    snapshot on their next connect or version gap), and a channel-layer failure is logged, not raised.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, clock: Clock = SYSTEM_CLOCK, size: int = 10_000) -> None:
+        self._loop = loop
+        self._clock = clock
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(maxsize=size)
+        self.dropped = 0
+
+    def publish(self, group: str, event_type: str, data: dict[str, Any]) -> None:
+        message = {"type": "pms.event", "event": event_type, "data": plain(data), "ts": self._clock.now_ms()}
+        self._loop.call_soon_threadsafe(self._put, group, message)
+
+    def _put(self, group: str, message: dict[str, Any]) -> None:
+        try:
+            self._queue.put_nowait((group, message))
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    async def run(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            group, message = await self._queue.get()
+            if layer is None:
+                continue
+            try:
+                await layer.group_send(group, message)
+            except Exception:  # Redis down: keep trading, pages show disconnected and resync later
+                logger.warning("event %s to %s not delivered", message["event"], group, exc_info=True)

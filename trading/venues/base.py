@@ -91,6 +91,9 @@ class Accepted:
 class Rejected:
     reason: str
     code: int | None = None
+    # Set when the request was refused for rate (429/418/-1003/-1015, or our shared budget was spent):
+    # nothing reached the matching engine; the same intent may be retried, after this long, with a new id.
+    retry_after_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

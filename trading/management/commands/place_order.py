@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -12,7 +13,7 @@ from trading.models import EngineCommand
 from trading.services.commands import command_submit
 
 
-def wait_for(command_id: object, timeout_s: float) -> EngineCommand:
+def wait_for(command_id: uuid.UUID, timeout_s: float) -> EngineCommand:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         command = EngineCommand.objects.get(pk=command_id)

@@ -1,0 +1,68 @@
+"""`manage.py run_engine`: the engine process (orders, fills, commands) on uvloop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import uvloop
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from prometheus_client import start_http_server
+
+from core.clock import SYSTEM_CLOCK
+from core.supervisor import Supervisor
+from trading.engine.journal_pg import PostgresJournal
+from trading.engine.runner import Engine
+from trading.events import EventOutbox
+from trading.marketdata.redis_bus import make_redis
+from trading.marketdata.service import MarketDataService
+
+logger = logging.getLogger(__name__)
+HEARTBEAT_KEY = "pms:engine:heartbeat"
+HEARTBEAT_TTL_S = 10
+
+
+async def run_engine(*, metrics_port: int | None) -> None:
+    from trading.venues.factory import venue_from_settings  # ccxt loads only in the processes that trade
+
+    clock = SYSTEM_CLOCK
+    outbox = EventOutbox(asyncio.get_running_loop(), clock=clock)
+    venue = venue_from_settings(clock=clock)
+    redis = make_redis(settings.REDIS_URL)
+    market_data = MarketDataService(redis=redis, venue=venue, clock=clock)
+    journal = PostgresJournal(clock=clock, publish=outbox.publish)
+
+    async def heartbeat(state: dict[str, Any]) -> None:
+        try:
+            await redis.set(HEARTBEAT_KEY, json.dumps(state), ex=HEARTBEAT_TTL_S)
+        except Exception:  # Redis down: the dashboard shows the engine as stale, trading goes on
+            logger.debug("heartbeat not written", exc_info=True)
+
+    engine = Engine(venue=venue, journal=journal, database_url=settings.DATABASE_URL, publish=outbox.publish,
+                    clock=clock, prices=market_data, heartbeat=heartbeat)
+    market_data.ensure(*[rules.symbol for rules in await journal.instruments()])
+    if metrics_port:
+        start_http_server(metrics_port, addr="127.0.0.1")
+    supervisor = Supervisor()
+    supervisor.install_signal_handlers()
+    supervisor.add("events", outbox.run)
+    supervisor.add("market-data", market_data.run)
+    try:
+        await engine.run(supervisor)
+    finally:
+        await redis.aclose()
+        logger.info("engine stopped")
+
+
+class Command(BaseCommand):
+    help = "Run the trading engine: recovery, user-data stream, commands, heartbeat."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--metrics-port", type=int, default=settings.PMS_ENGINE_METRICS_PORT,
+                            help="Prometheus /metrics on 127.0.0.1 (0 to disable)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        uvloop.run(run_engine(metrics_port=options["metrics_port"]))
