@@ -51,7 +51,7 @@ def wait_for(url: str, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - loopback URL built here
+            urllib.request.urlopen(url, timeout=1)
             return
         except OSError:
             time.sleep(0.2)
@@ -77,7 +77,7 @@ def test_a_fresh_machine_gets_embedded_services_a_demo_desk_and_an_admin_login(e
     match = re.search(r"Log in at (http://127.0.0.1:\d+)/admin/ as operator / (\S+)", out)
     assert match is not None, out
     base, password = match.groups()
-    web = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    web = subprocess.Popen(
         [python, "-m", "pms_site.embedded", "exec", "--", python, "-m", "uvicorn", "pms_site.asgi:application",
          "--host", "127.0.0.1", "--port", embedded_env["PMS_WEB_PORT"]],
         cwd=REPO, env=embedded_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
