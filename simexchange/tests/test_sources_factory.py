@@ -28,7 +28,7 @@ class Listed:
         self.events = events
         self.symbols = tuple(dict.fromkeys(event.symbol for event in events))
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         return iter(self.events)
 
 
