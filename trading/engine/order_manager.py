@@ -82,6 +82,7 @@ class OrderManager:
         self.recv_window_ms = recv_window_ms
         self.live: dict[str, LiveOrder] = {}
         self.positions = NetBook()
+        self.exchange_positions: dict[str, Decimal] = {}  # the exchange's net per symbol, as last reported
         self.paused_reason: str | None = "starting: recovery has not run"
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished: dict[str, JournaledOrder] = {}  # recent terminal orders, for replace()
@@ -164,10 +165,24 @@ class OrderManager:
         denial = self.pre_trade.check(intent, reference_price=self.prices.reference_price(intent.symbol))
         if denial is not None:
             return OrderResult(False, reason=denial.reason, code=denial.code), False
-        reduce_flag = intent.reduce_only and exchange_reduce_only(
-            net_position=self.positions.net.get(intent.symbol, Decimal(0)), side=intent.side,
-            quantity=intent.quantity)
+        net = self.positions.net.get(intent.symbol, Decimal(0))
+        if intent.reduce_only and self._desynced(intent, net):
+            return None, False  # never reduce-only against a side the exchange may not hold
+        reduce_flag = intent.reduce_only and exchange_reduce_only(net_position=net, side=intent.side,
+                                                                  quantity=intent.quantity)
         return None, reduce_flag
+
+    def _desynced(self, intent: OrderIntent, virtual_net: Decimal) -> bool:
+        """Desync check before a close: the exchange's last reported position should equal Σ virtual."""
+        exchange = self.exchange_positions.get(intent.symbol)
+        if exchange is None or exchange == virtual_net:
+            return False
+        self.publish("risk", "risk_alert", {
+            "kind": "desync", "symbol": intent.symbol, "sub_account_id": intent.sub_account_id,
+            "exchange": exchange, "virtual": virtual_net,
+            "message": (f"{intent.symbol}: the exchange reports {exchange} but sub-accounts sum to {virtual_net}; "
+                        "the close goes out without reduce-only and the position sync will settle the difference")})
+        return True
 
     def _duplicate_of(self, intent: OrderIntent) -> bool:
         return any(live.order.sub_account_id == intent.sub_account_id and live.order.symbol == intent.symbol

@@ -69,7 +69,7 @@ class FillRouter:
                 await self._apply_order_state(event)
             elif isinstance(event, AccountEvent):
                 for position in event.positions:
-                    self.exchange_positions[position.symbol] = position
+                    self._exchange_reported(position)
             elif isinstance(event, StreamInterrupted):
                 METRICS.stream_reconnects.inc()
                 self.manager.pause(f"user-data stream lost ({event.reason}); reconnecting")
@@ -160,9 +160,16 @@ class FillRouter:
             if venue_order is not None:
                 await self.manager.apply(client_order_id, update_from(venue_order),
                                          exchange_order_id=venue_order.exchange_order_id)
-        for position in await self.venue.positions():
-            self.exchange_positions[position.symbol] = position
+        reported = {position.symbol: position for position in await self.venue.positions()}
+        for symbol in set(self.exchange_positions) - set(reported):  # only open positions are listed
+            reported[symbol] = VenuePosition(symbol, Decimal(0), Decimal(0))
+        for position in reported.values():
+            self._exchange_reported(position)
         self._check_net()
+
+    def _exchange_reported(self, position: VenuePosition) -> None:
+        self.exchange_positions[position.symbol] = position
+        self.manager.exchange_positions[position.symbol] = position.quantity
 
     def _check_net(self) -> None:
         """Σ virtual = exchange, per symbol; a difference is left to the position sync, but shown now."""

@@ -36,6 +36,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from core.clock import Clock
+from trading.engine.metrics import METRICS
 from trading.venues.base import VenueLimits
 from trading.venues.budget_slots import PrioritySlots
 from trading.venues.budget_store import Block, Charge, MemoryWindows, RedisWindows, Verdict, Window
@@ -157,6 +158,9 @@ class RequestBudget:
             # A response that crossed a window boundary reports the old window: it would wrongly fill the new one.
             if reported is not None and window.start(started_ms + self.offset_ms) == window.start(now):
                 used.append((window, reported))
+        for window, reported in used:
+            if window is Window.ORDERS_10S:  # what the exchange says is left of the tightest order window
+                METRICS.budget_tokens.set(max(0, self.limits.orders_per_10s - reported))
         if used:
             await self._memory.raise_used(now, used)
             if self._usage_sync_due(now, used):

@@ -192,3 +192,21 @@ async def test_place_many_sends_batches_and_keeps_each_outcome():
     results = await h.manager.place_many(intents)
     assert [r.ok for r in results] == [True, True, True, False, True, True, True]
     assert len(h.exchange.open_orders(h.account_id)) == 6
+
+
+async def test_a_close_against_an_exchange_position_that_disagrees_is_flagged_and_sent_without_reduce_only():
+    h = await make_harness()
+    sent: list[OrderRequest] = []
+    place = h.venue.place
+
+    async def recording(request: OrderRequest) -> WriteOutcome:
+        sent.append(request)
+        return await place(request)
+
+    h.venue.place = recording  # type: ignore[method-assign]
+    await h.manager.place(market(ALPHA, Side.BUY, "0.020"))
+    await h.pump()
+    h.manager.exchange_positions["BTCUSDT"] = D("0.005")  # the exchange says something else
+    result = await h.manager.place(market(ALPHA, Side.SELL, "0.010", reduce_only=True))
+    assert result.ok and sent[-1].reduce_only is False
+    assert any(kind == "risk_alert" and data["kind"] == "desync" for _, kind, data in h.events)
