@@ -28,6 +28,7 @@ from django.test.utils import setup_test_environment  # noqa: E402
 from trading.domain.types import Side  # noqa: E402
 from trading.models import SubAccount  # noqa: E402
 from trading.services import FillReport, fill_book  # noqa: E402
+from trading.services.fills import fill_book_many  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -36,10 +37,11 @@ def no_publish(group: str, event_type: str, data: dict) -> None:
     """Broadcasts are measured elsewhere; this measures the booking transaction."""
 
 
-def run(fills: int) -> dict[str, float]:
+def run(fills: int, batch: int) -> dict[str, float]:
     subs = [SubAccount.objects.create(name=f"bench-{i}") for i in range(10)]
     symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
     executed_at = datetime(2026, 1, 1, tzinfo=UTC)
+    half = fills // 2
     reports = [
         FillReport(trade_key=f"BENCH:{n}", sub_account_id=subs[n % 10].pk, symbol=symbols[n % 3],
                    side=Side.BUY if (n // 7) % 2 == 0 else Side.SELL, price=Decimal(60000 + n % 50) / 10,
@@ -48,34 +50,41 @@ def run(fills: int) -> dict[str, float]:
     ]
     latencies = []
     started = time.perf_counter()
-    for report in reports:
+    for report in reports[:half]:
         t0 = time.perf_counter()
         fill_book(report=report, publish=no_publish)
         latencies.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - started
+    batch_started = time.perf_counter()
+    for start in range(half, fills, batch):  # how the engine books a burst from the user stream
+        fill_book_many(reports=reports[start:start + batch], publish=no_publish)
+    batch_elapsed = time.perf_counter() - batch_started
     replay_started = time.perf_counter()
     for report in reports[:1000]:
         fill_book(report=report, publish=no_publish)  # every one a duplicate: the no-op path
     replay_elapsed = time.perf_counter() - replay_started
     latencies.sort()
     return {
-        "fills": fills,
-        "fills_per_s": round(fills / elapsed, 1),
+        "fills_one_per_transaction": half,
+        "fills_per_s": round(half / elapsed, 1),
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 3),
         "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 3),
         "duplicates_per_s": round(min(1000, fills) / replay_elapsed, 1),
+        "batch_size": batch,
+        "batched_fills_per_s": round((fills - half) / batch_elapsed, 1),
         "target_fills_per_s": 1000,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--fills", type=int, default=5000)
+    parser.add_argument("--fills", type=int, default=10000, help="half booked one by one, half in bursts")
+    parser.add_argument("--batch", type=int, default=20, help="fills per transaction in the burst half")
     args = parser.parse_args()
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        figures = run(args.fills)
+        figures = run(args.fills, args.batch)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
     RESULTS.mkdir(exist_ok=True)

@@ -38,7 +38,7 @@ RESULTS = REPO / "bench" / "results" / "simexchange_ccxt.json"
 SYMBOL = "BTC/USDT:USDT"
 BIG = 10**9
 BENCH_KEY = "benchKey"
-BENCH_SECRET = "benchSecret"  # noqa: S105 - a throwaway credential of a loopback test server
+BENCH_SECRET = "benchSecret"
 
 
 @contextlib.asynccontextmanager

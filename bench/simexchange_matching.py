@@ -40,7 +40,7 @@ def build_engine() -> MatchingEngine:
     """An engine with one funded account and 100 resting GTC orders, 50 a side, 20..69 ticks off the mid."""
     clock = _Clock()
     engine = MatchingEngine(clock=clock)
-    account = engine.create_account(api_key="bench", secret="bench-secret", deposit=Decimal("10000000"))  # noqa: S106
+    account = engine.create_account(api_key="bench", secret="bench-secret", deposit=Decimal("10000000"))
     engine.on_mark_price(MarkPrice(SYMBOL, MID, MID, MID, Decimal("0.0001"), START_MS + 3_600_000, START_MS))
     engine.on_book_ticker(BookTicker(SYMBOL, 1, MID - TICK, Decimal("2"), MID, Decimal("2"), START_MS, START_MS))
     for i in range(RESTING // 2):

@@ -31,6 +31,10 @@ class Journal(Protocol):
         """Fold a report into the order; None when it changed nothing (stale or duplicate)."""
         ...
 
+    async def order_update_many(self, updates: list[tuple[str, OrderUpdate, str | None]]) -> list[JournaledOrder]:
+        """A burst of reports in one transaction; unknown client ids are skipped. Returns the changed orders."""
+        ...
+
     async def fill_book(self, report: FillReport) -> FillBooked | None:
         """Book once by trade key; None for a duplicate."""
         ...
@@ -92,6 +96,16 @@ class MemoryJournal:
                         exchange_order_id=order.exchange_order_id or exchange_order_id)
         self.orders[client_order_id] = order
         return order
+
+    async def order_update_many(self, updates: list[tuple[str, OrderUpdate, str | None]]) -> list[JournaledOrder]:
+        changed: dict[str, JournaledOrder] = {}
+        for client_order_id, update, exchange_order_id in updates:
+            if client_order_id not in self.orders:
+                continue
+            order = await self.order_update(client_order_id, update, exchange_order_id=exchange_order_id)
+            if order is not None:
+                changed[client_order_id] = order
+        return list(changed.values())
 
     async def fill_book(self, report: FillReport) -> FillBooked | None:
         if report.trade_key in self.fills:

@@ -17,7 +17,7 @@ from trading.events import Publisher, event_publish
 from trading.models import Instrument, Order, SubAccount, VirtualPosition
 from trading.services import fill_book, order_apply_update, order_register
 from trading.services.fills import fill_book_many
-from trading.services.orders import subaccount_info
+from trading.services.orders import order_apply_updates, subaccount_info
 
 LIVE_STATUSES = [status.value for status in OrderStatus if not status.is_terminal]
 
@@ -58,6 +58,10 @@ class PostgresJournal:
             client_order_id=client_order_id, update=update, exchange_order_id=exchange_order_id,
             reject_reason=reject_reason, clock=self._clock)
         return journaled(order) if order is not None else None
+
+    async def order_update_many(self, updates: list[tuple[str, OrderUpdate, str | None]]) -> list[JournaledOrder]:
+        orders = await sync_to_async(order_apply_updates)(updates=updates, clock=self._clock)
+        return [journaled(order) for order in orders]
 
     async def fill_book(self, report: FillReport) -> FillBooked | None:
         return await sync_to_async(fill_book)(report=report, clock=self._clock, publish=self._publish)

@@ -289,8 +289,17 @@ class OrderManager:
         """Fold a report into the journal and the live set; terminal orders leave the live set."""
         order = await self.journal.order_update(client_order_id, update, exchange_order_id=exchange_order_id,
                                                 reject_reason=reject_reason)
-        if order is None:
-            return None
+        if order is not None:
+            self._settled(order)
+        return order
+
+    async def apply_many(self, updates: list[tuple[str, OrderUpdate, str | None]]) -> None:
+        """A burst of stream reports in one journal transaction."""
+        for order in await self.journal.order_update_many(updates):
+            self._settled(order)
+
+    def _settled(self, order: JournaledOrder) -> None:
+        client_order_id = order.client_order_id
         self.publish(account_group(order.sub_account_id), "order_updated", {
             "client_order_id": order.client_order_id, "symbol": order.symbol, "side": order.side.value,
             "status": order.status.value, "quantity": order.quantity, "filled_quantity": order.filled_quantity,
@@ -303,7 +312,6 @@ class OrderManager:
                 self.finished_remember(order)
                 if live.on_done is not None:
                     self._callback(live.on_done, order)
-        return order
 
     def finished_remember(self, order: JournaledOrder) -> None:
         self._finished[order.client_order_id] = order

@@ -7,8 +7,9 @@ from collections import OrderedDict
 from decimal import Decimal
 
 from core.clock import SYSTEM_CLOCK, Clock, ms_to_datetime
-from core.errors import NotFound, VenueUnavailable
+from core.errors import VenueUnavailable
 from trading.domain.client_ids import client_id_parse
+from trading.domain.orders import OrderUpdate
 from trading.domain.records import FillReport
 from trading.engine.hooks import EventSink, discard_events
 from trading.engine.journal import Journal
@@ -64,10 +65,14 @@ class FillRouter:
     async def handle_batch(self, events: list[UserEvent]) -> None:
         """Events in arrival order; the fills among them are booked together in one transaction first."""
         await self.book_many([event.trade for event in events if isinstance(event, OrderEvent) and event.trade])
+        updates: list[tuple[str, OrderUpdate, str | None]] = [
+            (event.order.client_order_id, update_from(event.order), event.order.exchange_order_id)
+                   for event in events if isinstance(event, OrderEvent)
+                   and client_id_parse(event.order.client_order_id) is not None]  # others: only fills matter
+        if updates:
+            await self.manager.apply_many(updates)
         for event in events:
-            if isinstance(event, OrderEvent):
-                await self._apply_order_state(event)
-            elif isinstance(event, AccountEvent):
+            if isinstance(event, AccountEvent):
                 for position in event.positions:
                     self._exchange_reported(position)
             elif isinstance(event, StreamInterrupted):
@@ -79,17 +84,6 @@ class FillRouter:
                 self.manager.resume()
                 self.publish("engine", "engine_state", {"stream": "connected"})
             self.last_event_ms = max(self.last_event_ms, event.event_ms)
-
-    async def _apply_order_state(self, event: OrderEvent) -> None:
-        order = event.order
-        if client_id_parse(order.client_order_id) is None:
-            return  # not ours: only its fills matter, and they went to the house
-        try:
-            await self.manager.apply(order.client_order_id, update_from(order),
-                                     exchange_order_id=order.exchange_order_id)
-        except NotFound:
-            logger.warning("event for an order this database never placed", extra={
-                "client_order_id": order.client_order_id})
 
     async def book(self, trade: VenueTrade) -> bool:
         """Book one execution; False when it was already booked."""

@@ -16,6 +16,7 @@ from trading.domain.records import FillBooked, FillReport
 from trading.domain.types import Side
 from trading.events import Publisher, account_group, event_publish
 from trading.models import Fill, LedgerEntry, Order, SubAccount, VirtualPosition
+from trading.services.fill_batch import book_burst
 
 
 def _validate(report: FillReport) -> DomainFill:
@@ -97,11 +98,12 @@ def fill_book_many(
     """
     fills = [_validate(report) for report in reports]
     now = clock.now()
-    results: list[FillBooked | None] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        for report, domain_fill in zip(reports, fills, strict=True):
-            booked = _book_locked(cursor, report, domain_fill, now)
-            results.append(booked)
+        if len(reports) == 1:
+            results = [_book_locked(cursor, reports[0], fills[0], now)]
+        else:
+            results = book_burst(cursor, reports, fills, now)
+        for report, booked in zip(reports, results, strict=True):
             if booked is not None:
                 transaction.on_commit(lambda r=report, b=booked: _broadcast(r, b, publish))  # type: ignore[misc]
     return results

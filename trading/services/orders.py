@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import NotFound
-from trading.domain.orders import OrderStatus, OrderUpdate, apply_order_update
+from trading.domain.orders import OrderState, OrderStatus, OrderUpdate, apply_order_update
 from trading.domain.records import OrderIntent, SubAccountInfo
 from trading.domain.types import OrderType, TimeInForce
 from trading.domain.validation import check_intent, new_client_order_id
@@ -76,3 +76,52 @@ def order_apply_update(
     order.updated_at = clock.now()
     order.save()
     return order
+
+
+_ORDER = Order._meta.db_table
+_LOCK_ORDERS = f"""
+SELECT client_order_id, status, quantity, filled_quantity, average_price, exchange_order_id FROM {_ORDER}
+WHERE client_order_id = ANY(%s) ORDER BY id FOR UPDATE
+"""  # noqa: S608 - the table name is ours, every value is a parameter
+_UPDATE_ORDERS = f"""
+UPDATE {_ORDER} AS o SET status = v.status, filled_quantity = v.filled, average_price = v.average,
+       exchange_order_id = v.exchange_id, updated_at = %s
+FROM unnest(%s::text[], %s::text[], %s::numeric[], %s::numeric[], %s::text[]) AS v(cid, status, filled, average,
+                                                                                  exchange_id)
+WHERE o.client_order_id = v.cid
+"""  # noqa: S608
+
+
+@transaction.atomic
+def order_apply_updates(
+    *, updates: list[tuple[str, OrderUpdate, str | None]], clock: Clock = SYSTEM_CLOCK,
+) -> list[Order]:
+    """Fold a burst of reports (client id, update, exchange order id) in one transaction, in their order.
+
+    Rows are locked once each (in id order: no deadlocks); reports for client ids this database never
+    placed are skipped. Returns the orders that changed (status and quantities as now stored).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_ORDERS, [sorted({client_order_id for client_order_id, _, _ in updates})])
+        rows = {row[0]: row for row in cursor.fetchall()}
+        states = {cid: (OrderState(OrderStatus(status), quantity, filled, average), exchange_id)
+                  for cid, status, quantity, filled, average, exchange_id in rows.values()}
+        changed: set[str] = set()
+        for client_order_id, update, exchange_order_id in updates:
+            if client_order_id not in states:
+                continue
+            state, known_exchange_id = states[client_order_id]
+            new_state, moved = apply_order_update(state, update)
+            if exchange_order_id and not known_exchange_id:
+                known_exchange_id, moved = exchange_order_id, True
+            states[client_order_id] = (new_state, known_exchange_id)
+            if moved:
+                changed.add(client_order_id)
+        if not changed:
+            return []
+        ordered = sorted(changed)
+        cursor.execute(_UPDATE_ORDERS, [clock.now(), ordered, [states[cid][0].status.value for cid in ordered],
+                                        [states[cid][0].filled_quantity for cid in ordered],
+                                        [states[cid][0].average_price for cid in ordered],
+                                        [states[cid][1] for cid in ordered]])
+    return list(Order.objects.filter(client_order_id__in=ordered))

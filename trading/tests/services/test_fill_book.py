@@ -180,3 +180,49 @@ def test_a_burst_with_one_invalid_fill_writes_nothing(make_sub_account):
         fill_book_many(reports=[report(sub.pk, "1", Side.BUY, "60000", "0.1"),
                                 report(sub.pk, "2", Side.BUY, "60000", "-1")], publish=record)
     assert Fill.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sessions_booking_the_same_burst_at_once_book_it_once(make_sub_account):
+    from trading.services.fills import fill_book_many
+
+    alpha, beta = make_sub_account("alpha"), make_sub_account("beta")
+    burst = [report(alpha.pk if n % 2 else beta.pk, f"burst{n}", Side.BUY if n % 3 else Side.SELL, "60000", "0.1",
+                    fee="0.5") for n in range(40)]
+    barrier = threading.Barrier(2)
+    results: list[list[object]] = []
+
+    def book() -> None:
+        try:
+            barrier.wait(timeout=5)
+            results.append(fill_book_many(reports=burst, publish=record))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=book) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert sorted(sum(r is not None for r in result) for result in results) == [0, 40]
+    assert Fill.objects.count() == 40 and LedgerEntry.objects.filter(kind="fee").count() == 40
+    expected = sum((r.quantity * r.side.sign for r in burst if r.sub_account_id == alpha.pk), D(0))
+    assert VirtualPosition.objects.get(sub_account=alpha).quantity == expected
+
+
+@pytest.mark.django_db
+def test_a_burst_books_the_same_positions_and_ledger_as_one_by_one(make_sub_account):
+    from trading.services.fills import fill_book_many
+
+    one, many = make_sub_account("one"), make_sub_account("many")
+    sides = [Side.BUY, Side.BUY, Side.SELL, Side.SELL, Side.SELL, Side.BUY, Side.SELL]
+    prices = ["60000", "60100", "60300", "59900", "60050", "60500", "61000"]
+    for n, (side, price) in enumerate(zip(sides, prices, strict=True)):
+        fill_book(report=report(one.pk, f"a{n}", side, price, "0.3", fee="0.7"), publish=record)
+    fill_book_many(reports=[report(many.pk, f"b{n}", side, price, "0.3", fee="0.7")
+                            for n, (side, price) in enumerate(zip(sides, prices, strict=True))], publish=record)
+    a = VirtualPosition.objects.get(sub_account=one)
+    b = VirtualPosition.objects.get(sub_account=many)
+    assert (a.quantity, a.average_entry, a.realized_pnl, a.fees) == (b.quantity, b.average_entry, b.realized_pnl,
+                                                                      b.fees)
+    assert subaccount_balance(sub_account_id=one.pk) == subaccount_balance(sub_account_id=many.pk)

@@ -42,3 +42,21 @@ def test_a_stale_partial_fill_report_does_not_shrink_the_filled_quantity(instrum
 def test_an_update_for_an_unknown_client_id_is_refused():
     with pytest.raises(NotFound):
         order_apply_update(client_order_id="PMSabcdefgh_LMT_x", update=OrderUpdate(OrderStatus.NEW))
+
+
+@pytest.mark.django_db
+def test_a_burst_of_reports_folds_in_order_and_skips_unknown_ids(instruments, make_sub_account):
+    from trading.services.orders import order_apply_updates
+
+    sub = make_sub_account()
+    order = order_register(intent=OrderIntent(sub.pk, "BTCUSDT", Side.BUY, OrderType.LIMIT, D("0.03"), D("60000")))
+    cid = order.client_order_id
+    changed = order_apply_updates(updates=[
+        (cid, OrderUpdate(OrderStatus.NEW), "77"),
+        ("PMSzzzzzzzz_LMT_nobody", OrderUpdate(OrderStatus.FILLED), None),
+        (cid, OrderUpdate(OrderStatus.PARTIALLY_FILLED, D("0.02"), D("60000")), "77"),
+        (cid, OrderUpdate(OrderStatus.PARTIALLY_FILLED, D("0.01"), D("60000")), "77"),  # stale
+    ])
+    order.refresh_from_db()
+    assert [o.client_order_id for o in changed] == [cid]
+    assert (order.status, order.filled_quantity, order.exchange_order_id) == ("partially_filled", D("0.02"), "77")
