@@ -90,8 +90,11 @@ class OrderManager:
     # -- lifecycle ---------------------------------------------------------------------------------
     async def load(self) -> None:
         """Start-up: the journal's live orders and positions become the in-memory state."""
+        now = self.clock.now_ms()
         for order in await self.journal.live_orders():
-            self.live[order.client_order_id] = LiveOrder(order)
+            # Counted as just sent: an order not found on the exchange is only called never-placed once a
+            # request sent before the restart could no longer arrive (the receive window).
+            self.live[order.client_order_id] = LiveOrder(order, sent_ms=now)
         for sub_account_id, position in await self.journal.positions():
             self.positions.set(sub_account_id, position.symbol, position.quantity)
 
@@ -333,6 +336,10 @@ class OrderManager:
                                                                                          "")})
 
     # -- ambiguity ---------------------------------------------------------------------------------
+    def resolve_later(self, client_order_id: str) -> None:
+        """Keep asking about an order whose state the exchange has not proven yet."""
+        self._spawn(self._resolve(client_order_id))
+
     def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)

@@ -154,6 +154,8 @@ class FillRouter:
             if venue_order is not None:
                 await self.manager.apply(client_order_id, update_from(venue_order),
                                          exchange_order_id=venue_order.exchange_order_id)
+            else:  # sent just before a crash, or never sent: resolved by query once the window has passed
+                self.manager.resolve_later(client_order_id)
         reported = {position.symbol: position for position in await self.venue.positions()}
         for symbol in set(self.exchange_positions) - set(reported):  # only open positions are listed
             reported[symbol] = VenuePosition(symbol, Decimal(0), Decimal(0))

@@ -9,6 +9,7 @@ from trading.domain.orders import OrderStatus
 from trading.domain.records import OrderIntent
 from trading.domain.types import OrderType, Side
 from trading.engine.hooks import Denial
+from trading.engine.order_manager import OrderManager
 from trading.venues.base import Ambiguous, OrderEvent, OrderRequest, WriteOutcome
 
 from .harness import ALPHA, BETA, HOUSE, make_harness
@@ -210,3 +211,18 @@ async def test_a_close_against_an_exchange_position_that_disagrees_is_flagged_an
     result = await h.manager.place(market(ALPHA, Side.SELL, "0.010", reduce_only=True))
     assert result.ok and sent[-1].reduce_only is False
     assert any(kind == "risk_alert" and data["kind"] == "desync" for _, kind, data in h.events)
+
+
+async def test_after_a_restart_an_order_journaled_but_never_sent_is_proven_absent_and_closed():
+    h = await make_harness()
+    order = await h.journal.order_open(limit(ALPHA, Side.BUY, "0.010", "59000.0"), reference_price=None)
+    restarted = OrderManager(venue=h.venue, journal=h.journal, clock=h.clock)
+    await restarted.load()  # the crash happened between the row's commit and the request
+    h.router.manager = restarted
+    await h.router.recover(since_ms=0)
+    live = restarted.live[order.client_order_id]
+    assert not await restarted._query_and_apply(live)  # within the receive window: not yet proven
+    h.clock.advance(6)
+    assert await restarted._query_and_apply(live)
+    assert h.journal.orders[order.client_order_id].status is OrderStatus.REJECTED
+    await restarted.close()
