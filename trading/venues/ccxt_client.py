@@ -55,6 +55,7 @@ OPEN_ORDERS_ALL = Endpoint("GET /fapi/v1/openOrders", P.RECONCILE, 40)
 ALL_ORDERS = Endpoint("GET /fapi/v1/allOrders", P.RECONCILE, 5)
 USER_TRADES = Endpoint("GET /fapi/v1/userTrades", P.RECONCILE, 5)
 POSITIONS = Endpoint("GET /fapi/v3/positionRisk", P.RECONCILE, 5)
+BOOK_TICKER = Endpoint("GET /fapi/v1/ticker/bookTicker?symbol", P.RECONCILE, 2)
 ACCOUNT = Endpoint("GET /fapi/v3/account", P.RECONCILE, 5)
 LISTEN_KEY = Endpoint("POST/PUT /fapi/v1/listenKey", P.RECONCILE, 1)
 

@@ -40,6 +40,7 @@ from trading.venues.ccxt_client import (
     ACCOUNT,
     ALL_ORDERS,
     AMEND,
+    BOOK_TICKER,
     CANCEL,
     CANCEL_BATCH,
     EXCHANGE_INFO,
@@ -229,6 +230,15 @@ class CcxtVenue(CcxtSession):
             reply = await self._checked_read(OPEN_ORDERS_SYMBOL, self._ex.fapiPrivateGetOpenOrders,
                                              {"symbol": symbol})
         return [parse.order_from_rest(item) for item in reply]
+
+    async def fetch_quote(self, symbol: str) -> Quote | None:
+        """The best bid and ask over REST: the last step of the engine's price cascade."""
+        reply = await self._checked_read(BOOK_TICKER, self._ex.fapiPublicGetTickerBookTicker, {"symbol": symbol})
+        if not reply or not reply.get("bidPrice"):
+            return None
+        return Quote(symbol=symbol, bid_price=parse.dec(reply["bidPrice"]), bid_size=parse.dec(reply.get("bidQty")),
+                     ask_price=parse.dec(reply["askPrice"]), ask_size=parse.dec(reply.get("askQty")),
+                     time_ms=int(reply.get("time") or 0))
 
     async def positions(self) -> list[VenuePosition]:
         """Non-zero positions only: a symbol absent from the list is flat."""

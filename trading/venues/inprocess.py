@@ -138,6 +138,12 @@ class InProcessVenue:
     async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         return [venue_order(view) for view in self.engine.open_orders(self.account_id, symbol)]
 
+    async def fetch_quote(self, symbol: str) -> Quote | None:
+        quote = self.engine.market(symbol).quote
+        if quote is None:
+            return None
+        return Quote(symbol, quote.bid_price, quote.bid_qty, quote.ask_price, quote.ask_qty, quote.event_time_ms)
+
     async def positions(self) -> list[VenuePosition]:
         return [VenuePosition(p.symbol, p.position_amt, p.entry_price, p.mark_price, p.unrealized_pnl)
                 for p in self.engine.positions(self.account_id, active_only=True)]

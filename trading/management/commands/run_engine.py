@@ -32,7 +32,7 @@ async def run_engine(*, metrics_port: int | None) -> None:
     outbox = EventOutbox(asyncio.get_running_loop(), clock=clock)
     venue = venue_from_settings(clock=clock)
     redis = make_redis(settings.REDIS_URL)
-    market_data = MarketDataService(redis=redis, venue=venue, clock=clock)
+    market_data = MarketDataService(redis=redis, venue=venue, clock=clock, fetch_quote=venue.fetch_quote)
     journal = PostgresJournal(clock=clock, publish=outbox.publish)
 
     async def heartbeat(state: dict[str, Any]) -> None:

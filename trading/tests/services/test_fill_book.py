@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -190,7 +191,7 @@ def test_two_sessions_booking_the_same_burst_at_once_book_it_once(make_sub_accou
     burst = [report(alpha.pk if n % 2 else beta.pk, f"burst{n}", Side.BUY if n % 3 else Side.SELL, "60000", "0.1",
                     fee="0.5") for n in range(40)]
     barrier = threading.Barrier(2)
-    results: list[list[object]] = []
+    results: list[list[Any]] = []
 
     def book() -> None:
         try:

@@ -106,3 +106,11 @@ async def test_a_read_retried_after_one_5xx_succeeds(venue: Any, sim: Any) -> No
     await sim.add_fault(kind="error_before", path="/fapi/v3/account", count=1)
 
     assert await venue.balances()
+
+
+async def test_fetch_quote_reads_the_best_bid_and_ask_over_rest(venue: Any, sim: Any) -> None:
+    quote = await venue.fetch_quote("BTCUSDT")
+    market = sim.engine.market("BTCUSDT").quote
+    assert quote is not None and market is not None
+    assert (quote.bid_price, quote.ask_price) == (market.bid_price, market.ask_price)
+    assert quote.bid_price < quote.ask_price
