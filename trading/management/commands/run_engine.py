@@ -19,9 +19,10 @@ from trading.engine.runner import Engine
 from trading.events import EventOutbox
 from trading.marketdata.redis_bus import make_redis
 from trading.marketdata.service import MarketDataService
+from trading.services.health import HEARTBEAT_KEY
 
 logger = logging.getLogger(__name__)
-HEARTBEAT_KEY = "pms:engine:heartbeat"
+
 HEARTBEAT_TTL_S = 10
 
 
