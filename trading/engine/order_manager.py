@@ -259,19 +259,13 @@ class OrderManager:
         if final is not None:  # still working: the cancel is not proven, so no replacement goes out
             return OrderResult(False, client_order_id, final.order.status,
                                reason="cancel not yet proven; replacement withheld", code="cancel_pending")
-        done = await self._last_state(old)
+        done = self._finished.get(client_order_id, old)  # apply() keeps every order that just ended
         remaining = old.quantity - done.filled_quantity
         if done.status is not OrderStatus.CANCELED or remaining <= 0:
             return OrderResult(False, client_order_id, done.status, reason="order already done", code="done")
         intent = OrderIntent(old.sub_account_id, old.symbol, old.side, old.order_type, remaining, price,
                              old.time_in_force, old.reduce_only, old.origin, old.algo_run_id)
         return await self.place(intent, on_fill=on_fill, on_done=on_done)
-
-    async def _last_state(self, order: JournaledOrder) -> JournaledOrder:
-        for candidate in await self.journal.live_orders():
-            if candidate.client_order_id == order.client_order_id:
-                return candidate
-        return self._finished.get(order.client_order_id, order)
 
     async def _settle_cancel(self, live: LiveOrder, outcome: WriteOutcome) -> OrderResult:
         cid = live.order.client_order_id

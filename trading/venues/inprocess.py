@@ -11,8 +11,8 @@ from simexchange.core.errors import ExchangeError
 from simexchange.core.events import AccountUpdate, OrderTradeUpdate
 from simexchange.core.orders import OrderView
 from trading.domain.instruments import InstrumentRules
-from trading.domain.orders import OrderStatus
 from trading.domain.types import OrderType, Side
+from trading.venues import ccxt_parse as binance  # Binance's wire vocabulary; no ccxt inside
 from trading.venues.base import (
     Accepted,
     AccountEvent,
@@ -30,19 +30,15 @@ from trading.venues.base import (
     WriteOutcome,
 )
 
-BINANCE_STATUS = {
-    "NEW": OrderStatus.NEW, "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED, "FILLED": OrderStatus.FILLED,
-    "CANCELED": OrderStatus.CANCELED, "EXPIRED": OrderStatus.EXPIRED, "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
-    "REJECTED": OrderStatus.REJECTED,
-}
 UNKNOWN_ORDER_CODES = (-2011, -2013)
 
 
 def venue_order(view: OrderView) -> VenueOrder:
     return VenueOrder(
         client_order_id=view.client_order_id, exchange_order_id=str(view.order_id), symbol=view.symbol,
-        side=Side(view.side.lower()), order_type=OrderType(view.orig_type.lower()),
-        status=BINANCE_STATUS[view.status], quantity=view.orig_qty, filled_quantity=view.executed_qty,
+        side=Side(view.side.lower()), order_type=binance.order_type(view.orig_type),
+        status=binance.order_status(view.status, filled=view.executed_qty, quantity=view.orig_qty),
+        quantity=view.orig_qty, filled_quantity=view.executed_qty,
         average_price=view.avg_price or None, price=view.price or None, reduce_only=view.reduce_only,
         updated_ms=view.update_time_ms)
 
