@@ -37,7 +37,7 @@ def test_redis_down_reads_as_unknown_without_raising():
 
 
 def test_the_task_is_registered_under_its_name_and_scheduled_within_its_interval():
-    from pms_site.celery import app
+    from celery import current_app as app  # the project's app: importing pms_site made it current
 
     app.loader.import_default_modules()  # what a worker does at start: autodiscovery of trading.tasks
     assert "trading.check_engine_heartbeat" in app.tasks
