@@ -43,6 +43,7 @@ class Engine:
         self.router: FillRouter | None = None
         self.ready = asyncio.Event()
         self.heartbeat = heartbeat  # an optional callable(dict) that records liveness (Redis key)
+        self._stream_runs = 0
 
     async def recover(self) -> None:
         subs = await self.journal.sub_accounts()
@@ -76,6 +77,11 @@ class Engine:
     async def _consume_user_stream(self) -> None:
         """Read the stream into a queue; book whatever has piled up as one batch (one commit per burst)."""
         assert self.router is not None  # noqa: S101 - recover() ran
+        if self._stream_runs:  # a restart after a failure (database down, bug): events may be lost
+            self.manager.pause("user-data stream restarting; reconciling")
+            await self.router.recover(since_ms=self.router.last_event_ms)
+            self.manager.resume()
+        self._stream_runs += 1
         queue: asyncio.Queue[UserEvent] = asyncio.Queue()
 
         async def read() -> None:
@@ -88,7 +94,12 @@ class Engine:
                 batch = [await queue.get()]
                 while not queue.empty() and len(batch) < MAX_BATCH:
                     batch.append(queue.get_nowait())
-                await self.router.handle_batch(batch)
+                try:
+                    await self.router.handle_batch(batch)
+                except Exception:
+                    # Fail closed: no new orders until the restarted consumer has reconciled the gap.
+                    self.manager.pause("fill booking failed; the stream consumer restarts and reconciles")
+                    raise
 
     async def _heartbeat(self) -> None:
         while True:
