@@ -12,7 +12,7 @@ from trading.engine.hooks import Denial
 from trading.engine.order_manager import OrderManager
 from trading.venues.base import Ambiguous, OrderEvent, OrderRequest, WriteOutcome
 
-from .harness import ALPHA, BETA, HOUSE, make_harness
+from .harness import ALPHA, BETA, HOUSE, Harness, make_harness
 
 D = Decimal
 
@@ -20,6 +20,19 @@ D = Decimal
 def market(sub: int, side: Side, qty: str, *, reduce_only: bool = False) -> OrderIntent:
     return OrderIntent(sub, "BTCUSDT", side, OrderType.MARKET, D(qty), reduce_only=reduce_only,
                        origin=OrderOrigin.MKT)
+
+
+def record_requests(h: Harness) -> list[OrderRequest]:
+    """Every request the venue is asked to place, in order (the venue still places them)."""
+    sent: list[OrderRequest] = []
+    place = h.venue.place
+
+    async def recording(request: OrderRequest) -> WriteOutcome:
+        sent.append(request)
+        return await place(request)
+
+    h.venue.place = recording  # type: ignore[method-assign]
+    return sent
 
 
 def limit(sub: int, side: Side, qty: str, price: str) -> OrderIntent:
@@ -56,14 +69,7 @@ async def test_opposite_sub_accounts_close_without_reduce_only_rejections_and_su
 
 async def test_a_reduce_only_order_that_reduces_the_exchange_net_goes_out_reduce_only():
     h = await make_harness()
-    sent: list[OrderRequest] = []
-    place = h.venue.place
-
-    async def recording(request: OrderRequest) -> WriteOutcome:
-        sent.append(request)
-        return await place(request)
-
-    h.venue.place = recording  # type: ignore[method-assign]
+    sent = record_requests(h)
     await h.manager.place(market(ALPHA, Side.BUY, "0.020"))
     await h.pump()
     await h.manager.place(market(ALPHA, Side.SELL, "0.010", reduce_only=True))
@@ -197,14 +203,7 @@ async def test_place_many_sends_batches_and_keeps_each_outcome():
 
 async def test_a_close_against_an_exchange_position_that_disagrees_is_flagged_and_sent_without_reduce_only():
     h = await make_harness()
-    sent: list[OrderRequest] = []
-    place = h.venue.place
-
-    async def recording(request: OrderRequest) -> WriteOutcome:
-        sent.append(request)
-        return await place(request)
-
-    h.venue.place = recording  # type: ignore[method-assign]
+    sent = record_requests(h)
     await h.manager.place(market(ALPHA, Side.BUY, "0.020"))
     await h.pump()
     h.manager.exchange_positions["BTCUSDT"] = D("0.005")  # the exchange says something else
