@@ -310,6 +310,9 @@ class OrderManager:
                 if live.on_done is not None:
                     self._callback(live.on_done, order)
 
+    def recently_finished(self) -> list[JournaledOrder]:
+        return list(self._finished.values())
+
     def finished_remember(self, order: JournaledOrder) -> None:
         self._finished[order.client_order_id] = order
         if len(self._finished) > 10_000:  # bounded: only recent outcomes are asked for

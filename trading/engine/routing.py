@@ -58,6 +58,7 @@ class FillRouter:
         self.recent = RecentKeys()
         self.last_event_ms = 0
         self.exchange_positions: dict[str, VenuePosition] = {}
+        self.traded_symbols: set[str] = set()
 
     async def handle(self, event: UserEvent) -> None:
         await self.handle_batch([event])
@@ -139,7 +140,10 @@ class FillRouter:
 
     async def recover(self, *, since_ms: int) -> None:
         """Gap reconciliation before new orders: trades since the gap, then every live order's state."""
-        symbols = {live.order.symbol for live in self.manager.live.values()}
+        # Any symbol we may have traded: live orders, orders that just ended (their fills may be the lost
+        # events), open positions, and every instrument the desk trades.
+        symbols = set(self.traded_symbols) | {live.order.symbol for live in self.manager.live.values()}
+        symbols |= {order.symbol for order in self.manager.recently_finished()}
         symbols |= {symbol for symbol, quantity in self.manager.positions.net.items() if quantity != 0}
         symbols |= {symbol for (_, symbol), quantity in self.manager.positions.by_sub.items() if quantity != 0}
         for symbol in sorted(symbols):

@@ -53,6 +53,7 @@ class Engine:
                                  sub_account_codes={sub.code: sub.sub_account_id for sub in subs},
                                  house_sub_account_id=house.sub_account_id, clock=self.clock, publish=self.publish)
         self.router.last_event_ms = await last_fill_ms()
+        self.router.traded_symbols = {rules.symbol for rules in await self.journal.instruments()}
 
     async def run(self, supervisor: Supervisor) -> None:
         await self.recover()
