@@ -1,0 +1,128 @@
+"""ChaseRunner: one chase, from quotes to orders, with its events; state lives in memory for now."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from algos.domain.chase import (
+    ChaseAction,
+    ChaseDecision,
+    ChaseParams,
+    ChaseState,
+    chase_is_done,
+    chase_on_fill,
+    chase_on_quote,
+    chase_remaining,
+)
+from core.clock import SYSTEM_CLOCK, Clock
+from trading.domain.client_ids import OrderOrigin
+from trading.domain.records import FillReport, JournaledOrder, OrderIntent
+from trading.domain.types import OrderType, TimeInForce
+from trading.engine.hooks import EventSink, discard_events
+from trading.engine.order_manager import OrderManager, OrderResult
+from trading.events import account_group
+
+
+class ChaseRunner:
+    """Feeds every quote to the pure chase; at most one order works at a time.
+
+    Quotes that arrive while an order request is in flight are not queued: only the latest is kept and
+    decided on afterwards, so a burst costs one reprice. A reprice is cancel-then-place with a new client
+    id (OrderManager.replace), so a late fill of the old order is still attributed to it.
+    """
+
+    def __init__(self, *, algo_run_id: int | None, sub_account_id: int, params: ChaseParams, manager: OrderManager,
+                 clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events) -> None:
+        self.algo_run_id, self.sub_account_id, self.params = algo_run_id, sub_account_id, params
+        self.manager, self.clock, self.publish = manager, clock, publish
+        self.state = ChaseState()
+        self.client_order_id: str | None = None
+        self.reprices = 0
+        self.outcome: str | None = None  # "filled" or "cancelled: <reason>" once finished
+        self._busy = False
+        self._latest: tuple[Decimal, Decimal] | None = None
+
+    @property
+    def symbol(self) -> str:
+        return self.params.rules.symbol
+
+    async def on_quote(self, bid: Decimal, ask: Decimal) -> None:
+        if self.outcome is not None:
+            return
+        if self._busy:
+            self._latest = (bid, ask)  # decided on when the request in flight returns: latest wins
+            return
+        self._busy = True
+        try:
+            quote: tuple[Decimal, Decimal] | None = (bid, ask)
+            while quote is not None and self.outcome is None:
+                self.state, decision = chase_on_quote(self.state, self.params, *quote, self.clock.now_ms())
+                await self._act(decision)
+                quote, self._latest = self._latest, None
+        finally:
+            self._busy = False
+
+    async def stop(self, reason: str = "stopped by operator") -> None:
+        if self.outcome is None:
+            await self._finish(f"cancelled: {reason}", "chase_cancelled", reason)
+
+    async def _act(self, decision: ChaseDecision) -> None:
+        if decision.action is ChaseAction.PLACE:
+            await self._place(decision)
+        elif decision.action is ChaseAction.REPRICE:
+            await self._reprice(decision)
+        elif decision.action is ChaseAction.CANCEL:
+            await self._finish(f"cancelled: {decision.reason}", "chase_cancelled", decision.reason)
+        elif decision.action is ChaseAction.DONE:
+            await self._finish("filled", "chase_filled", "")
+
+    async def _place(self, decision: ChaseDecision) -> None:
+        assert decision.price is not None and decision.quantity is not None  # noqa: S101 - PLACE carries both
+        result = await self.manager.place(
+            OrderIntent(self.sub_account_id, self.symbol, self.params.side, OrderType.LIMIT, decision.quantity,
+                        decision.price, TimeInForce.GTX, origin=OrderOrigin.CHS, algo_run_id=self.algo_run_id),
+            on_fill=self._on_fill)
+        self._took(result, decision.price)
+
+    async def _reprice(self, decision: ChaseDecision) -> None:
+        assert decision.price is not None  # noqa: S101 - REPRICE carries a price
+        if self.client_order_id is None:
+            await self._place(decision)
+            return
+        result = await self.manager.replace(self.client_order_id, price=decision.price, on_fill=self._on_fill)
+        self.reprices += 1
+        self._took(result, decision.price)
+
+    def _took(self, result: OrderResult, price: Decimal) -> None:
+        if result.ok:
+            self.client_order_id = result.client_order_id
+        else:  # refused (post-only would take, paused, risk): nothing works now; the next quote decides again
+            self.client_order_id = None
+            self.state = replace(self.state, working_price=None)
+        self._progress(price, result.reason)
+
+    def _on_fill(self, order: JournaledOrder, report: FillReport) -> None:
+        self.state = chase_on_fill(self.state, self.params, report.quantity)
+        self._progress(report.price, "fill")
+        if chase_is_done(self.state, self.params, report.price) and self.outcome is None:
+            self.outcome = "filled"
+            self.state = replace(self.state, finished=True)
+            self._event("chase_filled", {"filled": self.state.filled, "reprices": self.reprices})
+
+    async def _finish(self, outcome: str, event: str, reason: str) -> None:
+        self.outcome = outcome
+        self.state = replace(self.state, finished=True)
+        if self.client_order_id is not None and self.client_order_id in self.manager.live:
+            await self.manager.cancel(self.client_order_id)
+        self._event(event, {"filled": self.state.filled, "reprices": self.reprices, "reason": reason})
+
+    def _progress(self, price: Decimal, note: str) -> None:
+        self._event("chase_progress", {"price": price, "filled": self.state.filled,
+                                       "remaining": chase_remaining(self.state, self.params),
+                                       "reprices": self.reprices, "client_order_id": self.client_order_id,
+                                       "note": note})
+
+    def _event(self, kind: str, data: dict[str, object]) -> None:
+        self.publish(account_group(self.sub_account_id), kind, {"algo_run_id": self.algo_run_id,
+                                                               "symbol": self.symbol, **data})
