@@ -50,12 +50,13 @@ def _result(result: OrderResult) -> dict[str, Any]:
 
 class CommandProcessor:
     def __init__(self, *, manager: OrderManager, database_url: str, clock: Clock = SYSTEM_CLOCK,
-                 poll_interval_s: float = 1.0) -> None:
+                 poll_interval_s: float = 1.0, extra_handlers: dict[str, Handler] | None = None) -> None:
         self.manager, self.clock = manager, clock
         self.database_url = database_url
         self.poll_interval_s = poll_interval_s
         self.handlers: dict[str, Handler] = {
             "place_order": self._place_order, "cancel_order": self._cancel_order, "cancel_all": self._cancel_all}
+        self.handlers.update(extra_handlers or {})  # e.g. start_algo / stop_algo from the algos app
 
     async def run(self) -> None:
         """Commands left running by a crash are executed again (each handler is idempotent), then new ones."""

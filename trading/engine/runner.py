@@ -11,7 +11,7 @@ from django.db.models import Max
 
 from core.clock import SYSTEM_CLOCK, Clock, datetime_to_ms
 from core.supervisor import Supervisor
-from trading.engine.commands import CommandProcessor
+from trading.engine.commands import CommandProcessor, Handler
 from trading.engine.hooks import EventSink, PreTradeCheck, PriceSource
 from trading.engine.journal import Journal
 from trading.engine.order_manager import OrderManager
@@ -35,7 +35,8 @@ class Engine:
 
     def __init__(self, *, venue: Venue, journal: Journal, database_url: str, publish: EventSink,
                  clock: Clock = SYSTEM_CLOCK, prices: PriceSource | None = None,
-                 pre_trade: PreTradeCheck | None = None, heartbeat: Any = None) -> None:
+                 pre_trade: PreTradeCheck | None = None, heartbeat: Any = None,
+                 command_handlers: dict[str, Handler] | None = None) -> None:
         self.venue, self.journal, self.clock, self.publish = venue, journal, clock, publish
         self.database_url = database_url
         self.manager = OrderManager(venue=venue, journal=journal, clock=clock, prices=prices,
@@ -44,6 +45,7 @@ class Engine:
         self.ready = asyncio.Event()
         self.heartbeat = heartbeat  # an optional callable(dict) that records liveness (Redis key)
         self._stream_runs = 0
+        self.command_handlers = command_handlers or {}
 
     async def recover(self) -> None:
         subs = await self.journal.sub_accounts()
@@ -72,7 +74,8 @@ class Engine:
         self.manager.resume()
         self.ready.set()
         logger.info("engine ready: recovery done, accepting commands")
-        processor = CommandProcessor(manager=self.manager, database_url=self.database_url, clock=self.clock)
+        processor = CommandProcessor(manager=self.manager, database_url=self.database_url, clock=self.clock,
+                                     extra_handlers=self.command_handlers)
         await processor.run()
 
     async def _consume_user_stream(self) -> None:

@@ -88,10 +88,10 @@ def command_submit(*, kind: str, payload: dict[str, Any], actor: str, clock: Clo
     with transaction.atomic():
         command = EngineCommand.objects.create(id=uuid.uuid4(), kind=kind, payload=clean, actor_label=actor,
                                                created_at=clock.now())
-        transaction.on_commit(lambda: _notify(command.pk))
+        transaction.on_commit(lambda: notify_engine(command.pk))
     return command
 
 
-def _notify(command_id: uuid.UUID) -> None:
+def notify_engine(command_id: uuid.UUID) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, str(command_id)])

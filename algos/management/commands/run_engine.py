@@ -1,4 +1,7 @@
-"""`manage.py run_engine`: the engine process (orders, fills, commands) on uvloop."""
+"""`manage.py run_engine`: the engine process (orders, fills, commands, algos) on uvloop.
+
+It lives in the algos app because it composes everything below it: trading's engine and the algo runners.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,13 @@ import logging
 from typing import Any
 
 import uvloop
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from prometheus_client import start_http_server
 
+from algos.engine import AlgoEngine
+from algos.services import algo_run_record, algo_run_update
 from core.clock import SYSTEM_CLOCK
 from core.supervisor import Supervisor
 from trading.engine.journal_pg import PostgresJournal
@@ -42,15 +48,21 @@ async def run_engine(*, metrics_port: int | None) -> None:
         except Exception:  # Redis down: the dashboard shows the engine as stale, trading goes on
             logger.debug("heartbeat not written", exc_info=True)
 
+    instruments = {rules.symbol: rules for rules in await journal.instruments()}
     engine = Engine(venue=venue, journal=journal, database_url=settings.DATABASE_URL, publish=outbox.publish,
                     clock=clock, prices=market_data, heartbeat=heartbeat)
-    market_data.ensure(*[rules.symbol for rules in await journal.instruments()])
+    algo_engine = AlgoEngine(manager=engine.manager, ticks=market_data, instruments=instruments, clock=clock,
+                             publish=outbox.publish, load_run=sync_to_async(algo_run_record),
+                             save_run=sync_to_async(algo_run_update))
+    engine.command_handlers.update({"start_algo": algo_engine.start, "stop_algo": algo_engine.stop})
+    market_data.ensure(*instruments)
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1")
     supervisor = Supervisor()
     supervisor.install_signal_handlers()
     supervisor.add("events", outbox.run)
     supervisor.add("market-data", market_data.run)
+    supervisor.add("algos", algo_engine.run)
     try:
         await engine.run(supervisor)
     finally:

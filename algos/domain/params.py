@@ -1,0 +1,115 @@
+"""Algo parameters from plain JSON (commands, API, admin) to validated domain values, with readable errors."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from algos.domain.chase import ChaseParams, StalkMode
+from algos.domain.trail_stop import TrailParams
+from algos.domain.twap import TwapLeg, twap_plan
+from trading.domain.instruments import InstrumentRules
+from trading.domain.types import Side
+
+KINDS = ("chase", "twap", "trail_stop")
+
+
+class ParamError(ValueError):
+    """A parameter the operator must change; the message says which and why."""
+
+
+def decimal_field(params: Mapping[str, Any], name: str, *, default: str | None = None) -> Decimal:
+    raw = params.get(name, default)
+    if raw is None or raw == "":
+        raise ParamError(f"{name} is required")
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise ParamError(f"{name} must be a number, got {raw!r}") from None
+    if not value.is_finite():
+        raise ParamError(f"{name} must be a finite number, got {raw!r}")
+    return value
+
+
+def int_field(params: Mapping[str, Any], name: str, *, default: int, low: int, high: int) -> int:
+    raw = params.get(name, default)
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).lstrip("-").isdigit():
+        raise ParamError(f"{name} must be a whole number, got {raw!r}")
+    value = int(raw)
+    if not low <= value <= high:
+        raise ParamError(f"{name} must be within {low}..{high}, got {value}")
+    return value
+
+
+def side_field(params: Mapping[str, Any]) -> Side:
+    try:
+        return Side(str(params.get("side", "")).lower())
+    except ValueError:
+        raise ParamError(f"side must be buy or sell, got {params.get('side')!r}") from None
+
+
+def check_quantity(quantity: Decimal, rules: InstrumentRules, reference_price: Decimal | None) -> None:
+    if quantity <= 0:
+        raise ParamError(f"quantity must be positive, got {quantity}")
+    if quantity % rules.step_size != 0:
+        raise ParamError(f"quantity {quantity} is not a multiple of the step size {rules.step_size}")
+    if quantity < rules.min_qty:
+        raise ParamError(f"quantity {quantity} is below the minimum {rules.min_qty} for {rules.symbol}")
+    if reference_price is not None and quantity * reference_price < rules.min_notional:
+        raise ParamError(f"quantity {quantity} is worth {quantity * reference_price:.2f} {rules.quote_asset}, "
+                         f"below the minimum order value {rules.min_notional}")
+
+
+def chase_params(params: Mapping[str, Any], rules: InstrumentRules, reference_price: Decimal | None) -> ChaseParams:
+    quantity = decimal_field(params, "quantity")
+    check_quantity(quantity, rules, reference_price)
+    mode = str(params.get("stalk_mode", "maintain"))
+    if mode not in tuple(StalkMode):
+        raise ParamError(f"stalk_mode must be none, maintain or trail, got {mode!r}")
+    distance = decimal_field(params, "max_distance_pct", default="2")
+    if not 0 < distance <= 50:
+        raise ParamError(f"max_distance_pct must be within (0, 50], got {distance}")
+    try:
+        return ChaseParams(side=side_field(params), quantity=quantity, rules=rules,
+                           offset_ticks=int_field(params, "offset_ticks", default=0, low=0, high=1000),
+                           stalk_mode=StalkMode(mode), max_distance_pct=distance,
+                           reprice_throttle_ms=int_field(params, "reprice_throttle_ms", default=500, low=100,
+                                                         high=60_000))
+    except ValueError as exc:
+        raise ParamError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class TwapSpec:
+    legs: tuple[TwapLeg, ...]
+
+
+def twap_spec(params: Mapping[str, Any], rules: InstrumentRules, reference_price: Decimal, start_ms: int,
+              seed: int) -> TwapSpec:
+    quantity = decimal_field(params, "quantity")
+    check_quantity(quantity, rules, reference_price)
+    lots = int_field(params, "lots", default=10, low=1, high=1000)
+    interval_s = int_field(params, "interval_s", default=60, low=1, high=86_400)
+    limit = decimal_field(params, "limit_price") if params.get("limit_price") not in (None, "") else None
+    jitter = random.Random(seed)  # noqa: S311 - a seeded schedule, not security
+    try:
+        plan = twap_plan(quantity, lots, interval_s * 1000, start_ms, rules, reference_price, jitter,
+                         irregular=bool(params.get("irregular", False)))
+    except ValueError as exc:
+        raise ParamError(str(exc)) from None
+    return TwapSpec((TwapLeg(rules.symbol, side_field(params), tuple(plan), limit),))
+
+
+def trail_params(params: Mapping[str, Any], position_quantity: Decimal) -> TrailParams:
+    if position_quantity == 0:
+        raise ParamError("a trail stop protects a position, and this sub-account has none in this symbol")
+    activation = params.get("activation_price")
+    try:
+        return TrailParams(position_side=Side.BUY if position_quantity > 0 else Side.SELL,
+                           trail_pct=decimal_field(params, "trail_pct"),
+                           activation_price=Decimal(str(activation)) if activation not in (None, "") else None)
+    except (ValueError, InvalidOperation) as exc:
+        raise ParamError(str(exc)) from None

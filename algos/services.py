@@ -1,0 +1,89 @@
+"""Starting and stopping algos: validated AlgoRun rows plus engine commands, audited, all or nothing."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from algos.domain.params import KINDS, ParamError, chase_params, trail_params, twap_spec
+from algos.engine import RunRecord
+from core.clock import SYSTEM_CLOCK, Clock
+from core.errors import AppError, NotFound
+from trading.models import AlgoRun, EngineCommand, Instrument, SubAccount, VirtualPosition
+from trading.services.audit import audit_record
+from trading.services.commands import notify_engine
+
+RUN_KIND = {"chase": AlgoRun.Kind.CHASE, "twap": AlgoRun.Kind.TWAP, "trail_stop": AlgoRun.Kind.TRAIL_STOP}
+
+
+def _validate(kind: str, sub_account: SubAccount, params: dict[str, Any], reference_price: Decimal | None) -> None:
+    symbol = str(params.get("symbol", "")).upper()
+    instrument = Instrument.objects.filter(symbol=symbol, status=Instrument.Status.TRADING).first()
+    if instrument is None:
+        raise NotFound(f"unknown symbol {symbol!r}")
+    rules = instrument.to_domain()
+    try:
+        if kind == "chase":
+            chase_params(params, rules, reference_price)
+        elif kind == "twap":
+            twap_spec(params, rules, reference_price or rules.min_notional, 0, 0)
+        else:
+            position = VirtualPosition.objects.filter(sub_account=sub_account, symbol=symbol).first()
+            trail_params(params, position.quantity if position else Decimal(0))
+    except ParamError as exc:
+        raise AppError(str(exc), code="invalid_parameters") from None
+
+
+def algo_start(*, kind: str, sub_account_id: int, params: dict[str, Any], actor: str,
+               reference_price: Decimal | None = None, clock: Clock = SYSTEM_CLOCK) -> AlgoRun:
+    """Refuse bad parameters with what to change; otherwise queue the start for the engine."""
+    if kind not in KINDS:
+        raise AppError(f"unknown algo {kind!r}; expected one of {', '.join(KINDS)}")
+    sub_account = SubAccount.objects.filter(pk=sub_account_id).first()
+    if sub_account is None:
+        raise NotFound(f"sub-account {sub_account_id} does not exist")
+    if sub_account.status != SubAccount.Status.ACTIVE:
+        raise AppError(f"sub-account {sub_account.name} is {sub_account.status}: algos cannot start")
+    clean = {**params, "symbol": str(params.get("symbol", "")).upper()}
+    _validate(kind, sub_account, clean, reference_price)
+    with transaction.atomic():
+        run = AlgoRun.objects.create(kind=RUN_KIND[kind], sub_account=sub_account, parameters=clean)
+        command = EngineCommand.objects.create(id=uuid.uuid4(), kind="start_algo", payload={"algo_run_id": run.pk},
+                                               actor_label=actor, created_at=clock.now())
+        audit_record(actor=actor, action="algo_start", target_type="algo_run", target_id=run.pk,
+                     payload={"kind": kind, **clean}, clock=clock)
+        transaction.on_commit(lambda: notify_engine(command.pk))
+    return run
+
+
+def algo_stop(*, algo_run_id: int, actor: str, clock: Clock = SYSTEM_CLOCK) -> EngineCommand:
+    run = AlgoRun.objects.filter(pk=algo_run_id).first()
+    if run is None:
+        raise NotFound(f"algo run {algo_run_id} does not exist")
+    with transaction.atomic():
+        command = EngineCommand.objects.create(id=uuid.uuid4(), kind="stop_algo", payload={"algo_run_id": run.pk},
+                                               actor_label=actor, created_at=clock.now())
+        audit_record(actor=actor, action="algo_stop", target_type="algo_run", target_id=run.pk, clock=clock)
+        transaction.on_commit(lambda: notify_engine(command.pk))
+    return command
+
+
+def algo_run_record(algo_run_id: int) -> RunRecord | None:
+    run = AlgoRun.objects.filter(pk=algo_run_id).first()
+    if run is None:
+        return None
+    kind = {str(value): key for key, value in RUN_KIND.items()}.get(str(run.kind), str(run.kind))
+    return RunRecord(run.pk, kind, run.sub_account_id, dict(run.parameters))
+
+
+def algo_run_update(algo_run_id: int, status: str, result: dict[str, Any], clock: Clock = SYSTEM_CLOCK) -> None:
+    now = clock.now()
+    changes: dict[str, Any] = {"status": status, "result": result}
+    if status == AlgoRun.Status.RUNNING:
+        changes["started_at"] = now
+    elif status in (AlgoRun.Status.COMPLETED, AlgoRun.Status.CANCELLED, AlgoRun.Status.FAILED):
+        changes["ended_at"] = now
+    AlgoRun.objects.filter(pk=algo_run_id).update(**changes)
