@@ -8,11 +8,12 @@ from typing import Any
 
 from django.db import transaction
 
-from algos.domain.params import KINDS, ParamError, chase_params, trail_params, twap_spec
+from algos.domain.params import KINDS, ParamError, chase_params, trail_params, twap_params_basic, twap_spec
 from algos.engine import RunRecord
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import AppError, NotFound
 from trading.models import AlgoRun, EngineCommand, Instrument, SubAccount, VirtualPosition
+from trading.selectors import cached_reference_price
 from trading.services.audit import audit_record
 from trading.services.commands import notify_engine
 
@@ -28,8 +29,10 @@ def _validate(kind: str, sub_account: SubAccount, params: dict[str, Any], refere
     try:
         if kind == "chase":
             chase_params(params, rules, reference_price)
-        elif kind == "twap":
-            twap_spec(params, rules, reference_price or rules.min_notional, 0, 0)
+        elif kind == "twap" and reference_price is not None:
+            twap_spec(params, rules, reference_price, 0, 0)
+        elif kind == "twap":  # no price known here: the engine sizes the lots when it starts the run
+            twap_params_basic(params, rules)
         else:
             position = VirtualPosition.objects.filter(sub_account=sub_account, symbol=symbol).first()
             trail_params(params, position.quantity if position else Decimal(0))
@@ -48,6 +51,8 @@ def algo_start(*, kind: str, sub_account_id: int, params: dict[str, Any], actor:
     if sub_account.status != SubAccount.Status.ACTIVE:
         raise AppError(f"sub-account {sub_account.name} is {sub_account.status}: algos cannot start")
     clean = {**params, "symbol": str(params.get("symbol", "")).upper()}
+    if reference_price is None:
+        reference_price = cached_reference_price(symbol=clean["symbol"])
     _validate(kind, sub_account, clean, reference_price)
     with transaction.atomic():
         run = AlgoRun.objects.create(kind=RUN_KIND[kind], sub_account=sub_account, parameters=clean)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Sum
 
 from core.money import ZERO
@@ -31,3 +32,28 @@ def net_virtual_positions(*, symbol: str | None = None) -> dict[str, Decimal]:
         rows = rows.filter(symbol=symbol)
     totals = rows.values("symbol").annotate(total=Sum("quantity"))
     return {row["symbol"]: row["total"] for row in totals}
+
+
+def cached_reference_price(*, symbol: str, redis_url: str | None = None) -> Decimal | None:
+    """The feed's last price for a symbol (mark, else mid) from the Redis price cache; None if unknown or down.
+
+    For validating requests on the web side, which never asks the exchange itself.
+    """
+    import redis
+
+    from trading.marketdata.codec import l1_from_hash
+    from trading.marketdata.redis_bus import Keys
+
+    try:
+        client = redis.Redis.from_url(redis_url or settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+        fields = client.hgetall(Keys().price(symbol))
+    except (redis.RedisError, OSError):
+        return None
+    if not fields:
+        return None
+    l1 = l1_from_hash(symbol, fields)
+    if l1 is None:
+        return None
+    if l1.mark is not None:
+        return l1.mark.mark_price
+    return l1.mid

@@ -87,6 +87,16 @@ class TwapSpec:
     legs: tuple[TwapLeg, ...]
 
 
+def twap_params_basic(params: Mapping[str, Any], rules: InstrumentRules) -> None:
+    """What can be checked without a price: quantity on the grid, lot count, interval, side, limit."""
+    check_quantity(decimal_field(params, "quantity"), rules, None)
+    int_field(params, "lots", default=10, low=1, high=1000)
+    int_field(params, "interval_s", default=60, low=1, high=86_400)
+    side_field(params)
+    if params.get("limit_price") not in (None, ""):
+        decimal_field(params, "limit_price")
+
+
 def twap_spec(params: Mapping[str, Any], rules: InstrumentRules, reference_price: Decimal, start_ms: int,
               seed: int) -> TwapSpec:
     quantity = decimal_field(params, "quantity")

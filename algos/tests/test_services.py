@@ -67,3 +67,17 @@ def test_stopping_queues_a_command_and_the_engine_records_the_end(instruments, m
     assert EngineCommand.objects.filter(kind="stop_algo").count() == 1
     with pytest.raises(NotFound):
         algo_stop(algo_run_id=987654, actor="ops")
+
+
+@pytest.mark.django_db
+def test_a_twap_without_a_known_price_is_checked_for_what_needs_no_price(instruments, make_sub_account,
+                                                                          monkeypatch):
+    import algos.services
+
+    monkeypatch.setattr(algos.services, "cached_reference_price", lambda **kwargs: None)
+    sub = make_sub_account()
+    run = algo_start(kind="twap", sub_account_id=sub.pk, params={**CHASE, "quantity": "0.050", "lots": 5},
+                     actor="ops")
+    assert run.kind == "twap"
+    with pytest.raises(AppError, match="lots must be within"):
+        algo_start(kind="twap", sub_account_id=sub.pk, params={**CHASE, "lots": 0}, actor="ops")
