@@ -57,11 +57,11 @@ class AlgoEngine:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- commands ----------------------------------------------------------------------------------
-    async def start(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def start(self, payload: dict[str, Any], *, record: RunRecord | None = None) -> dict[str, Any]:
         algo_run_id = int(payload["algo_run_id"])
-        if algo_run_id in self.runners:
+        if algo_run_id in self.runners:  # one owner per algo: a repeated start is a no-op
             return {"algo_run_id": algo_run_id, "status": "running", "note": "already running"}
-        record = await self.load_run(algo_run_id)
+        record = record or await self.load_run(algo_run_id)
         if record is None:
             raise NotFound(f"algo run {algo_run_id} does not exist")
         try:
@@ -84,6 +84,33 @@ class AlgoEngine:
         await runner.stop()
         await self._finished(algo_run_id, runner)
         return {"algo_run_id": algo_run_id, "status": "cancelled"}
+
+    async def resume_all(self, running: list[RunRecord],
+                         filled_of: Callable[[int], Awaitable[Decimal]]) -> list[int]:
+        """After a restart: each algo that was running gets its owned orders cancelled (their state was
+        proven by the engine's recovery, which queried them by client id), then restarts on what is left.
+
+        What is left is read after the cancels, so a fill that raced a cancel is counted, never repeated.
+        Returns the resumed ids.
+        """
+        resumed = []
+        for record in running:
+            await self.manager.cancel_all(algo_run_id=record.algo_run_id)
+            parameters = dict(record.parameters)
+            if record.kind != "trail_stop":
+                remaining = Decimal(str(parameters.get("quantity", "0"))) - await filled_of(record.algo_run_id)
+                if remaining <= 0:
+                    await self.save_run(record.algo_run_id, "completed", {"outcome": "filled before the restart"})
+                    continue
+                parameters["quantity"] = str(remaining)
+            try:
+                await self.start({"algo_run_id": record.algo_run_id},
+                                 record=RunRecord(record.algo_run_id, record.kind, record.sub_account_id, parameters))
+            except AppError as exc:  # e.g. the remainder is below the minimum order: nothing left to do
+                logger.warning("algo %s not resumed: %s", record.algo_run_id, exc.user_message)
+                continue
+            resumed.append(record.algo_run_id)
+        return resumed
 
     # -- ticks -------------------------------------------------------------------------------------
     async def run(self) -> None:

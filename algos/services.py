@@ -7,12 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
 
 from algos.domain.params import KINDS, ParamError, chase_params, trail_params, twap_params_basic, twap_spec
 from algos.engine import RunRecord
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import AppError, NotFound
-from trading.models import AlgoRun, EngineCommand, Instrument, SubAccount, VirtualPosition
+from trading.models import AlgoRun, EngineCommand, Instrument, Order, SubAccount, VirtualPosition
 from trading.selectors import cached_reference_price
 from trading.services.audit import audit_record
 from trading.services.commands import notify_engine
@@ -92,3 +93,15 @@ def algo_run_update(algo_run_id: int, status: str, result: dict[str, Any], clock
     elif status in (AlgoRun.Status.COMPLETED, AlgoRun.Status.CANCELLED, AlgoRun.Status.FAILED):
         changes["ended_at"] = now
     AlgoRun.objects.filter(pk=algo_run_id).update(**changes)
+
+
+def algo_runs_to_resume() -> list[RunRecord]:
+    """Runs that were running when the engine stopped."""
+    return [record for run in AlgoRun.objects.filter(status=AlgoRun.Status.RUNNING).order_by("pk")
+            if (record := algo_run_record(run.pk)) is not None]
+
+
+def algo_filled_quantity(algo_run_id: int) -> Decimal:
+    """What the run's orders have filled, as booked."""
+    total = Order.objects.filter(algo_run_id=algo_run_id).aggregate(total=Sum("filled_quantity"))["total"]
+    return total or Decimal(0)

@@ -99,3 +99,34 @@ async def test_an_algo_whose_parameters_fail_in_the_engine_is_marked_failed():
     with pytest.raises(AppError, match="has none in this symbol"):
         await engine.start({"algo_run_id": 9})
     assert statuses[9] == "failed"
+
+
+async def test_after_a_restart_a_chase_resumes_on_its_remainder_with_one_working_order():
+    h = await make_harness()
+    record = RunRecord(11, "chase", ALPHA, {"symbol": "BTCUSDT", "side": "buy", "quantity": "0.030"})
+    engine, ticks, _ = await make_engine(h, {11: record})
+    ticks.prices["BTCUSDT"] = D("60000.05")
+    await engine.start({"algo_run_id": 11})
+    ticks.push("BTCUSDT", "60000.0", "60000.1")
+    await settle(h)
+    h.quote("BTCUSDT", "59995.0", "60000.0", size="0.010")  # 0.010 of the resting buy trades
+    await settle(h)
+    # The engine dies here; a new one loads the journal, recovers, then resumes the algo.
+    from trading.engine.order_manager import OrderManager
+
+    manager = OrderManager(venue=h.venue, journal=h.journal, clock=h.clock)
+    await manager.load()
+    manager.resume()
+    h.manager, h.router.manager = manager, manager
+    engine2, ticks2, statuses = await make_engine(h, {11: record})
+    ticks2.prices["BTCUSDT"] = D("60000.05")
+
+    async def filled(algo_run_id: int) -> Decimal:
+        return sum((o.filled_quantity for o in h.journal.orders.values() if o.algo_run_id == algo_run_id), D(0))
+
+    assert await engine2.resume_all([record], filled) == [11]
+    ticks2.push("BTCUSDT", "59995.0", "60000.0")
+    await settle(h)
+    (working,) = h.exchange.open_orders(h.account_id)
+    assert working.orig_qty == D("0.020") and statuses[11] == "running"
+    assert h.journal.positions_by_key[(ALPHA, "BTCUSDT")].quantity == D("0.010")

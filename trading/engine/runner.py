@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -46,6 +47,7 @@ class Engine:
         self.heartbeat = heartbeat  # an optional callable(dict) that records liveness (Redis key)
         self._stream_runs = 0
         self.command_handlers = command_handlers or {}
+        self.on_ready: list[Callable[[], Awaitable[None]]] = []
 
     async def recover(self) -> None:
         subs = await self.journal.sub_accounts()
@@ -72,6 +74,8 @@ class Engine:
         assert self.router is not None  # noqa: S101 - recover() ran
         await self.router.recover(since_ms=self.router.last_event_ms)
         self.manager.resume()
+        for on_ready in self.on_ready:  # e.g. resuming algos: after recovery, before new commands
+            await on_ready()
         self.ready.set()
         logger.info("engine ready: recovery done, accepting commands")
         processor = CommandProcessor(manager=self.manager, database_url=self.database_url, clock=self.clock,

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from prometheus_client import start_http_server
 
 from algos.engine import AlgoEngine
-from algos.services import algo_run_record, algo_run_update
+from algos.services import algo_filled_quantity, algo_run_record, algo_run_update, algo_runs_to_resume
 from core.clock import SYSTEM_CLOCK
 from core.supervisor import Supervisor
 from trading.engine.journal_pg import PostgresJournal
@@ -55,6 +55,14 @@ async def run_engine(*, metrics_port: int | None) -> None:
                              publish=outbox.publish, load_run=sync_to_async(algo_run_record),
                              save_run=sync_to_async(algo_run_update))
     engine.command_handlers.update({"start_algo": algo_engine.start, "stop_algo": algo_engine.stop})
+
+    async def resume_algos() -> None:
+        resumed = await algo_engine.resume_all(await sync_to_async(algo_runs_to_resume)(),
+                                               sync_to_async(algo_filled_quantity))
+        if resumed:
+            logger.info("algos resumed after restart: %s", resumed)
+
+    engine.on_ready.append(resume_algos)
     market_data.ensure(*instruments)
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1")
