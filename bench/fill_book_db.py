@@ -7,7 +7,6 @@ Uses a scratch database (created and dropped) so it never touches real books.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -22,15 +21,12 @@ import django
 
 django.setup()
 
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 
+from bench.scratch import report, scratch_database  # noqa: E402
 from trading.domain.types import Side  # noqa: E402
 from trading.models import SubAccount  # noqa: E402
 from trading.services import FillReport, fill_book  # noqa: E402
 from trading.services.fills import fill_book_many  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def no_publish(group: str, event_type: str, data: dict) -> None:
@@ -50,9 +46,9 @@ def run(fills: int, batch: int) -> dict[str, float]:
     ]
     latencies = []
     started = time.perf_counter()
-    for report in reports[:half]:
+    for fill_report in reports[:half]:
         t0 = time.perf_counter()
-        fill_book(report=report, publish=no_publish)
+        fill_book(report=fill_report, publish=no_publish)
         latencies.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - started
     batch_started = time.perf_counter()
@@ -60,8 +56,8 @@ def run(fills: int, batch: int) -> dict[str, float]:
         fill_book_many(reports=reports[start:start + batch], publish=no_publish)
     batch_elapsed = time.perf_counter() - batch_started
     replay_started = time.perf_counter()
-    for report in reports[:1000]:
-        fill_book(report=report, publish=no_publish)  # every one a duplicate: the no-op path
+    for fill_report in reports[:1000]:
+        fill_book(report=fill_report, publish=no_publish)  # every one a duplicate: the no-op path
     replay_elapsed = time.perf_counter() - replay_started
     latencies.sort()
     return {
@@ -81,16 +77,9 @@ def main() -> None:
     parser.add_argument("--fills", type=int, default=10000, help="half booked one by one, half in bursts")
     parser.add_argument("--batch", type=int, default=20, help="fills per transaction in the burst half")
     args = parser.parse_args()
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with scratch_database():
         figures = run(args.fills, args.batch)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "fill_book_db.json").write_text(json.dumps(figures, indent=2))
-    for key, value in figures.items():
-        print(f"{key:>20}: {value}")
+    report("fill_book_db", figures)
 
 
 if __name__ == "__main__":

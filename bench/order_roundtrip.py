@@ -7,7 +7,6 @@ sending it, exactly as in production. Run: `python -m pms_site.embedded exec -- 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import subprocess
@@ -24,9 +23,9 @@ import django
 django.setup()
 
 from asgiref.sync import sync_to_async  # noqa: E402
-from django.db import connection, connections  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
+from django.db import connections  # noqa: E402
 
+from bench.scratch import report, run_bounded, scratch_database  # noqa: E402
 from core.clock import SYSTEM_CLOCK  # noqa: E402
 from trading.domain.records import OrderIntent  # noqa: E402
 from trading.domain.types import OrderType, Side  # noqa: E402
@@ -38,7 +37,6 @@ from trading.venues.budget import RequestBudget  # noqa: E402
 from trading.venues.ccxt_client import VenueConfig  # noqa: E402
 from trading.venues.ccxt_venue import CcxtVenue  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
 D = Decimal
 
 
@@ -102,20 +100,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=500)
     args = parser.parse_args()
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    exchange, base_url = start_exchange()
-    try:
-        figures = asyncio.run(run(args.orders, base_url))
-    finally:
-        exchange.terminate()
-        exchange.wait(10)
-        connections.close_all()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "order_roundtrip.json").write_text(json.dumps(figures, indent=2))
-    for key, value in figures.items():
-        print(f"{key:>20}: {value}")
+    with scratch_database():
+        exchange, base_url = start_exchange()
+        try:
+            figures = run_bounded(run(args.orders, base_url))
+        finally:
+            exchange.terminate()
+            exchange.wait(10)
+    report("order_roundtrip", figures)
 
 
 if __name__ == "__main__":
