@@ -64,6 +64,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--weight-per-minute", type=int, default=limits.request_weight_per_minute)
     parser.add_argument("--orders-per-10s", type=int, default=limits.orders_per_10s)
     parser.add_argument("--orders-per-minute", type=int, default=limits.orders_per_minute)
+    parser.add_argument("--trace", action="store_true",
+                        help="record latency timestamps of bookTickers and order requests (GET /_sim/trace)")
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
 
@@ -78,6 +80,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         api_key=args.api_key or secrets.token_hex(16),
         secret=args.secret or secrets.token_hex(32),
         balance=args.balance,
+        trace=args.trace,
         rate_limits=RateLimitConfig(
             request_weight_per_minute=args.weight_per_minute,
             orders_per_10s=args.orders_per_10s,

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import logging
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -20,7 +21,8 @@ _ids = itertools.count(1)
 class Connection:
     """A websocket connection; `enqueue` applies backpressure and drops a client that stays stuck."""
 
-    def __init__(self, ws: web.WebSocketResponse, path: str, *, combined: bool, account_id: int | None = None):
+    def __init__(self, ws: web.WebSocketResponse, path: str, *, combined: bool, account_id: int | None = None,
+                 on_sent: Callable[[str], None] | None = None):
         self.id = next(_ids)
         self.ws = ws
         self.path = path
@@ -34,6 +36,7 @@ class Connection:
         self._sender: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self.closed = False
+        self._on_sent = on_sent  # the latency trace's hook (market streams)
 
     def start(self) -> None:
         self._sender = asyncio.create_task(self._drain(), name=f"ws-sender-{self.id}")
@@ -69,6 +72,8 @@ class Connection:
                         break
                     await self.ws.send_str(text)
                     self.sent += 1
+                    if self._on_sent is not None:
+                        self._on_sent(text)
                 finally:
                     self._queue.task_done()
         except (ConnectionError, RuntimeError):

@@ -19,6 +19,7 @@ from simexchange.server.feed import publish_market_event
 from simexchange.server.listenkeys import ListenKeyRegistry
 from simexchange.server.streams import StreamHub
 from simexchange.server.tickers import TickerBook
+from simexchange.server.trace import LatencyTrace
 from simexchange.server.userstream import UserStreams
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class ServerConfig:
     listen_key_ttl_ms: int = 60 * 60 * 1000
     rate_limits: RateLimitConfig | None = None  # None: the core's Binance-like defaults
     max_connection_age_s: float = 24 * 60 * 60  # Binance closes every websocket after 24 hours
+    trace: bool = False  # record latency timestamps from the start (see trace.py)
 
 
 class ServerClock:
@@ -67,6 +69,7 @@ class ServerContext:
     connections: set[Connection] = field(default_factory=set)
     bugs: list[str] = field(default_factory=list)
     known_api_keys: dict[int, str] = field(default_factory=dict)  # accounts made through the server
+    trace: LatencyTrace = field(default_factory=LatencyTrace)
     # ip -> (until when a further request earns a ban, when the ban ends, ban seconds), all epoch ms but the
     # last: the state of the rate_limit fault (the engine's RateLimiter keeps the real limits' state)
     fault_bans: dict[str, tuple[int, int, int]] = field(default_factory=dict)
@@ -77,6 +80,7 @@ class ServerContext:
 
     def __post_init__(self) -> None:
         self.users = UserStreams(self.faults, self.now_ms)
+        self.trace.enabled = self.config.trace
         self.specs = wire.specs_by_symbol(self.engine.symbols)
         self.algos = AlgoBook(self.engine, self._publish_algo, self.now_ms)
         self.tickers = TickerBook(self.specs)

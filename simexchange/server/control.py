@@ -10,6 +10,8 @@
     POST   /_sim/faults                         a fault (see faults.py); one-shot kinds act at once
     DELETE /_sim/faults  /  /_sim/faults/{id}   clear all / remove one
     POST   /_sim/feed                           {"paused": true|false}
+    GET    /_sim/trace                          the latency trace (trace.py) and the error-answer counters
+    POST   /_sim/trace                          {"enabled"?: true|false, "clear"?: true}
 
 Plain JSON in and out (`{"error": "..."}` with HTTP 400 on bad input); not part of Binance's API and
 unauthenticated, so the server only ever listens on loopback. Amounts are decimal strings, never floats.
@@ -204,6 +206,7 @@ def state(ctx: ServerContext, feed: MarketFeed | None) -> dict[str, Any]:
         "connections": {"market": len(ctx.hub.connections()), "private": len(ctx.users.connections())},
         "user_events": {"delivered": ctx.users.delivered, "dropped": ctx.users.dropped},
         "bugs": len(ctx.bugs),
+        "error_answers": dict(ctx.trace.error_answers),
     }
 
 
@@ -268,6 +271,19 @@ class ControlViews:
             current.resume()
         return {"paused": current.paused}
 
+    async def trace_get(self, request: web.Request) -> Any:
+        return self.ctx.trace.to_dict()
+
+    async def trace_control(self, request: web.Request) -> Any:
+        data = await _body(request)
+        enabled, clear = data.get("enabled", self.ctx.trace.enabled), data.get("clear", False)
+        if not isinstance(enabled, bool) or not isinstance(clear, bool):
+            raise ControlError("enabled and clear must be true or false")
+        if clear:
+            self.ctx.trace.clear()
+        self.ctx.trace.enabled = enabled
+        return {"enabled": enabled}
+
     async def get_state(self, request: web.Request) -> Any:
         return state(self.ctx, self.feed())
 
@@ -284,6 +300,8 @@ class ControlViews:
             web.delete("/_sim/faults", g(self.faults_clear)),
             web.delete("/_sim/faults/{fault_id}", g(self.faults_remove)),
             web.post("/_sim/feed", g(self.feed_control)),
+            web.get("/_sim/trace", g(self.trace_get)),
+            web.post("/_sim/trace", g(self.trace_control)),
         ]
 
     def _guarded(self, handler: Callable[[web.Request], Awaitable[Any]]) -> View:

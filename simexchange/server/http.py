@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -209,9 +210,24 @@ def _drop_connection(request: web.Request) -> web.StreamResponse:
 
 def endpoint_view(ctx: ServerContext, endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def view(request: web.Request) -> web.StreamResponse:
-        return await dispatch(ctx, endpoint, request)
+        arrived_ns = time.time_ns()
+        response = await dispatch(ctx, endpoint, request)
+        if isinstance(response, web.Response) and (response.status >= 400 or ctx.trace.enabled
+                                                   or endpoint.path == "/fapi/v1/batchOrders"):
+            await _trace_answer(ctx, request, response, arrived_ns)
+        return response
 
     return view
+
+
+async def _trace_answer(ctx: ServerContext, request: web.Request, response: web.Response, arrived_ns: int) -> None:
+    params: dict[str, str] = {}
+    if ctx.trace.enabled:
+        with contextlib.suppress(ExchangeError, UnicodeDecodeError, web.HTTPException):
+            params = Params.from_parts(request.rel_url.raw_query_string, (await request.read()).decode()).as_dict()
+    body = response.body if isinstance(response.body, bytes) else b""
+    ctx.trace.answered(method=request.method, path=request.path, params=params, status=response.status, body=body,
+                       arrived_ns=arrived_ns)
 
 
 def not_found_view(ctx: ServerContext) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

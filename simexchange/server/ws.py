@@ -79,7 +79,7 @@ def _market_handler(ctx: ServerContext) -> Any:
             return _json_error(-1121, "Invalid symbol.", 400) if bad else _json_error(-1130, "too many streams", 400)
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE_BYTES)
         await ws.prepare(request)
-        conn = Connection(ws, request.path, combined=combined)
+        conn = Connection(ws, request.path, combined=combined, on_sent=ctx.trace.market_sent)
         conn.start()
         ctx.connections.add(conn)
         ctx.hub.subscribe(conn, streams)
