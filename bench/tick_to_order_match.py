@@ -1,0 +1,185 @@
+"""Pure part of the tick-to-order benchmark: match each chase replace at simexchange to the bookTicker that caused it.
+
+A chase prices at the touch ± its offset, so the new order's price names the quote: the trigger is the latest
+quote sent before the replace's cancel arrived whose target equals that price; `first` is where that run of
+quotes with the same target began (the lead's definition: the first quote that made the price the target).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+MAX_LOOKBACK = 20_000  # quotes walked back per replace (a run of equal targets never gets near this)
+
+
+@dataclass(frozen=True, slots=True)
+class ChaseSpec:
+    algo_run_id: int
+    symbol: str
+    side: str  # "buy" or "sell"
+    offset_ticks: int
+    tick_size: Decimal
+
+    def target(self, bid: Decimal, ask: Decimal) -> Decimal:
+        """touch_price of algos.domain.chase for prices already on the tick grid."""
+        if self.side == "buy":
+            return bid - self.offset_ticks * self.tick_size
+        return ask + self.offset_ticks * self.tick_size
+
+
+@dataclass(frozen=True, slots=True)
+class SentQuote:
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+    sent_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Replace:
+    algo_run_id: int
+    price: Decimal
+    cancel_arrived_ns: int
+    cancel_answered_ns: int
+    new_arrived_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    replace: Replace
+    trigger: SentQuote  # latest quote with the target before the cancel arrived
+    first: SentQuote  # start of the run of quotes with that target
+    redis_ns: int | None  # when the benchmark saw the trigger quote on the Redis quotes channel
+
+
+def quotes_from_trace(rows: Iterable[Sequence[Any]]) -> dict[str, list[SentQuote]]:
+    """simexchange's trace rows [symbol, update id, bid, ask, sent ns] -> per symbol, in send order."""
+    by_symbol: dict[str, list[SentQuote]] = {}
+    for symbol, _update_id, bid, ask, sent_ns in rows:
+        by_symbol.setdefault(symbol, []).append(SentQuote(symbol, Decimal(bid), Decimal(ask), int(sent_ns)))
+    for quotes in by_symbol.values():
+        quotes.sort(key=lambda q: q.sent_ns)
+    return by_symbol
+
+
+def replaces_from_trace(requests: Iterable[Mapping[str, Any]], run_of: Mapping[str, int]) -> tuple[list[Replace], int]:
+    """Pair each chase's cancel with the new order that follows it; also the number of plain placements.
+
+    A replace is a DELETE of the chase's working order followed by a POST of the chase's next order.
+    """
+    per_run: dict[int, list[Mapping[str, Any]]] = {}
+    for request in requests:
+        if request.get("status") != 200:
+            continue
+        cid = request.get("client_order_id") if request["method"] == "POST" else request.get("orig_client_order_id")
+        run = run_of.get(cid or "")
+        if run is not None:
+            per_run.setdefault(run, []).append(request)
+    replaces, placements = [], 0
+    for run, rows in per_run.items():
+        rows.sort(key=lambda r: r["arrived_ns"])
+        pending_cancel: Mapping[str, Any] | None = None
+        for row in rows:
+            if row["method"] == "DELETE":
+                pending_cancel = row
+            elif row["method"] == "POST" and row.get("price") is not None:
+                if pending_cancel is None:
+                    placements += 1
+                else:
+                    replaces.append(Replace(run, Decimal(row["price"]), pending_cancel["arrived_ns"],
+                                            pending_cancel["answered_ns"], row["arrived_ns"]))
+                pending_cancel = None
+    return replaces, placements
+
+
+class RedisSeen:
+    """When the benchmark's own subscriber saw each (symbol, bid, ask) on the quotes channel."""
+
+    def __init__(self, seen: Iterable[tuple[str, Decimal, Decimal, int]]) -> None:
+        self._times: dict[tuple[str, Decimal, Decimal], list[int]] = {}
+        for symbol, bid, ask, ns in seen:
+            self._times.setdefault((symbol, bid.normalize(), ask.normalize()), []).append(ns)
+        for times in self._times.values():
+            times.sort()
+
+    def first_after(self, quote: SentQuote) -> int | None:
+        times = self._times.get((quote.symbol, quote.bid.normalize(), quote.ask.normalize()))
+        if not times:
+            return None
+        index = bisect.bisect_left(times, quote.sent_ns)
+        return times[index] if index < len(times) else None
+
+
+def match_replaces(replaces: Iterable[Replace], specs: Mapping[int, ChaseSpec],
+                   quotes: Mapping[str, list[SentQuote]], redis_seen: RedisSeen | None = None,
+                   ) -> tuple[list[Matched], int]:
+    """Each replace with its trigger quote; also how many had no quote with their price as the target."""
+    sent_times = {symbol: [q.sent_ns for q in rows] for symbol, rows in quotes.items()}
+    matched, unmatched = [], 0
+    for replace in replaces:
+        spec = specs[replace.algo_run_id]
+        rows = quotes.get(spec.symbol, [])
+        end = bisect.bisect_left(sent_times.get(spec.symbol, []), replace.cancel_arrived_ns)
+        found = _trigger(rows, end, spec, replace.price)
+        if found is None:
+            unmatched += 1
+            continue
+        trigger, first = found
+        seen = redis_seen.first_after(trigger) if redis_seen is not None else None
+        matched.append(Matched(replace, trigger, first, seen))
+    return matched, unmatched
+
+
+def _trigger(rows: Sequence[SentQuote], end: int, spec: ChaseSpec,
+             price: Decimal) -> tuple[SentQuote, SentQuote] | None:
+    index = end - 1
+    stop = max(-1, end - 1 - MAX_LOOKBACK)
+    while index > stop and spec.target(rows[index].bid, rows[index].ask) != price:
+        index -= 1
+    if index <= stop:
+        return None
+    trigger = rows[index]
+    while index - 1 > stop and spec.target(rows[index - 1].bid, rows[index - 1].ask) == price:
+        index -= 1
+    return trigger, rows[index]
+
+
+def distribution(values_ms: Sequence[float]) -> dict[str, float | int]:
+    """count, p50, p90, p99, max and mean in milliseconds (nearest-rank percentiles)."""
+    if not values_ms:
+        return {"count": 0}
+    ordered = sorted(values_ms)
+
+    def rank(share: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(len(ordered) * share))], 3)
+
+    return {"count": len(ordered), "p50": rank(0.50), "p90": rank(0.90), "p99": rank(0.99),
+            "max": round(ordered[-1], 3), "mean": round(sum(ordered) / len(ordered), 3)}
+
+
+def latency_figures(matched: Sequence[Matched]) -> dict[str, Any]:
+    """The headline (quote sent -> replacement order arrived) and each hop, in ms."""
+    ms = 1e-6
+    figures: dict[str, Any] = {
+        "quote_to_new_order_first_ms": distribution([(m.replace.new_arrived_ns - m.first.sent_ns) * ms
+                                                     for m in matched]),
+        "quote_to_new_order_ms": distribution([(m.replace.new_arrived_ns - m.trigger.sent_ns) * ms for m in matched]),
+        "quote_to_cancel_ms": distribution([(m.replace.cancel_arrived_ns - m.trigger.sent_ns) * ms for m in matched]),
+        "ambiguous_runs": sum(1 for m in matched if m.first is not m.trigger),
+    }
+    with_redis = [m for m in matched if m.redis_ns is not None]
+    figures["hops_ms"] = {
+        "exchange_to_redis_subscriber": distribution([(m.redis_ns - m.trigger.sent_ns) * ms  # type: ignore[operator]
+                                                      for m in with_redis]),
+        "redis_to_cancel_arrival": distribution([(m.replace.cancel_arrived_ns - m.redis_ns) * ms  # type: ignore[operator]
+                                                 for m in with_redis]),
+        "cancel_at_exchange": distribution([(m.replace.cancel_answered_ns - m.replace.cancel_arrived_ns) * ms
+                                            for m in matched]),
+        "cancel_answer_to_new_order_arrival": distribution(
+            [(m.replace.new_arrived_ns - m.replace.cancel_answered_ns) * ms for m in matched]),
+    }
+    return figures
