@@ -1,18 +1,25 @@
-"""AlgoEngine: starts, feeds and stops algo runners inside the engine process, one owner per algo."""
+"""AlgoEngine: starts, feeds, pauses and stops algo runners inside the engine process, one owner per algo.
+
+Each runner's state is saved to the AlgoStateStore (Redis, TTL per kind) at most once a second and at once
+on a significant change; after a restart `resume_all` continues every algo from that state.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from algos.domain.params import ParamError, chase_params, trail_params, twap_spec
+from algos.domain.params import ParamError, chase_params, scalper_spec, trail_params, twap_spec
+from algos.lease import AlgoLease
 from algos.runners.chase import ChaseRunner
+from algos.runners.scalper import ScalperParams, ScalperRunner
 from algos.runners.trail_stop import TrailStopRunner
 from algos.runners.twap import TwapRunner
+from algos.state_store import AlgoStateStore
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import AppError, NotFound
 from trading.domain.instruments import InstrumentRules
@@ -20,16 +27,19 @@ from trading.engine.hooks import EventSink, discard_events
 from trading.engine.order_manager import OrderManager
 
 logger = logging.getLogger(__name__)
-Runner = ChaseRunner | TwapRunner | TrailStopRunner
+Runner = ChaseRunner | ScalperRunner | TwapRunner | TrailStopRunner
+QuoteRunner = ChaseRunner | ScalperRunner | TrailStopRunner
 TICK_S = 1.0
+FINISHED = {"filled": "completed", "completed": "completed", "triggered": "completed"}
 
 
 @dataclass(frozen=True)
 class RunRecord:
     algo_run_id: int
-    kind: str  # chase, twap, trail_stop
+    kind: str  # chase, scalper, twap, trail_stop
     sub_account_id: int
     parameters: dict[str, Any]
+    status: str = "running"
 
 
 class TickSource(Protocol):
@@ -43,68 +53,113 @@ class TickSource(Protocol):
 
 
 RunStore = Callable[[int, str, dict[str, Any]], Awaitable[None]]  # (algo_run_id, status, result)
+FilledBySymbol = Callable[[int], Awaitable[Mapping[str, Decimal]]]
 
 
 class AlgoEngine:
     def __init__(self, *, manager: OrderManager, ticks: TickSource, instruments: dict[str, InstrumentRules],
                  load_run: Callable[[int], Awaitable[RunRecord | None]], save_run: RunStore,
-                 clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events) -> None:
+                 clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events,
+                 state_store: AlgoStateStore | None = None, lease: AlgoLease | None = None) -> None:
         self.manager, self.ticks, self.instruments = manager, ticks, instruments
         self.clock, self.publish = clock, publish
         self.load_run, self.save_run = load_run, save_run
+        self.state_store, self.lease = state_store, lease
         self.runners: dict[int, Runner] = {}
         self._unsubscribe: dict[int, Callable[[], None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- commands ----------------------------------------------------------------------------------
-    async def start(self, payload: dict[str, Any], *, record: RunRecord | None = None) -> dict[str, Any]:
+    async def start(self, payload: dict[str, Any], *, record: RunRecord | None = None,
+                    saved: dict[str, Any] | None = None,
+                    filled: Mapping[str, Decimal] | None = None) -> dict[str, Any]:
         algo_run_id = int(payload["algo_run_id"])
         if algo_run_id in self.runners:  # one owner per algo: a repeated start is a no-op
             return {"algo_run_id": algo_run_id, "status": "running", "note": "already running"}
         record = record or await self.load_run(algo_run_id)
         if record is None:
             raise NotFound(f"algo run {algo_run_id} does not exist")
+        if self.lease is not None and not await self.lease.acquire(algo_run_id):
+            holder = await self.lease.holder(algo_run_id)
+            raise AppError(f"algo run {algo_run_id} is owned by engine {holder}; stop it there first",
+                           code="owned_elsewhere")
         try:
             runner = self._build(record)
         except ParamError as exc:
+            await self._release(algo_run_id)
             await self.save_run(algo_run_id, "failed", {"error": str(exc)})
             raise AppError(str(exc), code="invalid_parameters") from None
+        if saved is not None:
+            self._restore(runner, saved, filled or {})
         self.runners[algo_run_id] = runner
-        symbol = str(record.parameters["symbol"])
-        if not isinstance(runner, TwapRunner):
-            self._unsubscribe[algo_run_id] = self.ticks.subscribe(symbol, self._on_tick_for(runner))
-        await self.save_run(algo_run_id, "running", {})
-        return {"algo_run_id": algo_run_id, "status": "running"}
+        if isinstance(runner, TwapRunner):
+            runner.checkpoint = lambda: self._persist(algo_run_id, runner, force=True)
+        else:
+            self._unsubscribe[algo_run_id] = self.ticks.subscribe(runner_symbol(record), self._on_tick_for(
+                algo_run_id, runner))
+        await self._persist(algo_run_id, runner, force=True)
+        status = "paused" if runner.paused else "running"
+        await self.save_run(algo_run_id, status, {})
+        return {"algo_run_id": algo_run_id, "status": status}
 
     async def stop(self, payload: dict[str, Any]) -> dict[str, Any]:
-        algo_run_id = int(payload["algo_run_id"])
-        runner = self.runners.get(algo_run_id)
-        if runner is None:
-            raise NotFound(f"algo run {algo_run_id} is not running in this engine")
+        algo_run_id, runner = self._running(payload)
         await runner.stop()
+        await self.manager.cancel_all(algo_run_id=algo_run_id)  # anything a child left working
         await self._finished(algo_run_id, runner)
         return {"algo_run_id": algo_run_id, "status": "cancelled"}
 
-    async def resume_all(self, running: list[RunRecord],
-                         filled_of: Callable[[int], Awaitable[Decimal]]) -> list[int]:
-        """After a restart: each algo that was running gets its owned orders cancelled (their state was
-        proven by the engine's recovery, which queried them by client id), then restarts on what is left.
+    async def pause(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Working orders are cancelled, the state is kept; nothing new is sent until resume."""
+        algo_run_id, runner = self._running(payload)
+        await runner.pause()
+        await self._persist(algo_run_id, runner, force=True)
+        await self.save_run(algo_run_id, "paused", {})
+        return {"algo_run_id": algo_run_id, "status": "paused"}
 
-        What is left is read after the cancels, so a fill that raced a cancel is counted, never repeated.
-        Returns the resumed ids.
+    async def resume(self, payload: dict[str, Any]) -> dict[str, Any]:
+        algo_run_id, runner = self._running(payload)
+        await runner.resume()
+        await self._persist(algo_run_id, runner, force=True)
+        await self.save_run(algo_run_id, "running", {})
+        return {"algo_run_id": algo_run_id, "status": "running"}
+
+    async def stop_all(self, *, sub_account_id: int | None = None, reason: str = "stopped") -> list[int]:
+        """For the risk engine's HALTED state: stop every algo in scope."""
+        stopped = []
+        for algo_run_id, runner in list(self.runners.items()):
+            if sub_account_id is None or runner.sub_account_id == sub_account_id:
+                await runner.stop(reason)
+                await self.manager.cancel_all(algo_run_id=algo_run_id)
+                await self._finished(algo_run_id, runner)
+                stopped.append(algo_run_id)
+        return stopped
+
+    async def resume_all(self, running: list[RunRecord], filled_of: FilledBySymbol) -> list[int]:
+        """After a restart, continue every algo that was running or paused.
+
+        By now the engine's recovery has queried every non-terminal order by client id and knows its
+        state. Each algo's remaining working orders are cancelled (proven, never assumed) before it acts,
+        then it continues from its saved state with the booked fills as the truth, so nothing is sent twice.
+        Without a saved state (Redis lost it) the algo restarts on what is left of its quantity.
         """
         resumed = []
         for record in running:
+            if self.lease is not None and not await self.lease.acquire(record.algo_run_id):
+                logger.warning("algo %s is owned by another engine; not resumed here", record.algo_run_id)
+                continue
             await self.manager.cancel_all(algo_run_id=record.algo_run_id)
+            filled = await filled_of(record.algo_run_id)
+            saved = await self._load_state(record)
             parameters = dict(record.parameters)
-            if record.kind != "trail_stop":
-                remaining = Decimal(str(parameters.get("quantity", "0"))) - await filled_of(record.algo_run_id)
+            if saved is None and record.kind in ("chase", "twap"):
+                remaining = Decimal(str(parameters.get("quantity", "0"))) - sum(filled.values(), Decimal(0))
                 if remaining <= 0:
                     await self.save_run(record.algo_run_id, "completed", {"outcome": "filled before the restart"})
                     continue
                 parameters["quantity"] = str(remaining)
             try:
-                await self.start({"algo_run_id": record.algo_run_id},
+                await self.start({"algo_run_id": record.algo_run_id}, saved=saved, filled=filled,
                                  record=RunRecord(record.algo_run_id, record.kind, record.sub_account_id, parameters))
             except AppError as exc:  # e.g. the remainder is below the minimum order: nothing left to do
                 logger.warning("algo %s not resumed: %s", record.algo_run_id, exc.user_message)
@@ -114,7 +169,7 @@ class AlgoEngine:
 
     # -- ticks -------------------------------------------------------------------------------------
     async def run(self) -> None:
-        """The clock for TWAPs and the reaper of finished runners."""
+        """The clock for TWAPs, the throttled state saver, the lease keeper and the reaper of finished runners."""
         while True:
             await self.tick()
             await asyncio.sleep(TICK_S)
@@ -127,46 +182,113 @@ class AlgoEngine:
                 await runner.on_tick(mids)
             if runner.outcome is not None:
                 await self._finished(algo_run_id, runner)
+            else:
+                await self._persist(algo_run_id, runner)
+        if self.state_store is not None:
+            await self.state_store.flush()  # states held while Redis was down, or by the throttle
+        if self.lease is not None:
+            for algo_run_id in await self.lease.renew(list(self.runners)):
+                logger.error("algo %s was taken over by another engine; stopping it here", algo_run_id)
+                runner = self.runners[algo_run_id]
+                runner.outcome = "cancelled: taken over by another engine"
+                self._drop(algo_run_id)
 
-    def _on_tick_for(self, runner: ChaseRunner | TrailStopRunner) -> Callable[[Any], None]:
+    def _on_tick_for(self, algo_run_id: int, runner: QuoteRunner) -> Callable[[Any], None]:
         def on_tick(l1: Any) -> None:
             if l1.bid is None or l1.ask is None:
                 return
-            task = asyncio.get_running_loop().create_task(runner.on_quote(l1.bid, l1.ask))
+            task = asyncio.get_running_loop().create_task(self._quote(algo_run_id, runner, l1.bid, l1.ask))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
         return on_tick
 
+    async def _quote(self, algo_run_id: int, runner: QuoteRunner, bid: Decimal, ask: Decimal) -> None:
+        await runner.on_quote(bid, ask)
+        await self._persist(algo_run_id, runner)
+
+    # -- state -------------------------------------------------------------------------------------
+    async def _persist(self, algo_run_id: int, runner: Runner, *, force: bool = False) -> None:
+        if self.state_store is None or runner.outcome is not None:
+            return
+        significant = force or runner.significant
+        runner.significant = False
+        await self.state_store.save(runner.kind, algo_run_id, runner.snapshot(), significant=significant)
+
+    async def _load_state(self, record: RunRecord) -> dict[str, Any] | None:
+        if self.state_store is None:
+            return None
+        return await self.state_store.load(STORE_KIND.get(record.kind, record.kind), record.algo_run_id)
+
+    @staticmethod
+    def _restore(runner: Runner, saved: dict[str, Any], filled: Mapping[str, Decimal]) -> None:
+        if isinstance(runner, ChaseRunner):
+            runner.restore(saved, filled=filled.get(runner.symbol, Decimal(0)))
+        elif isinstance(runner, TwapRunner):
+            runner.restore(saved, filled=filled)
+        else:
+            runner.restore(saved)
+
     # -- internals ---------------------------------------------------------------------------------
+    def _running(self, payload: dict[str, Any]) -> tuple[int, Runner]:
+        algo_run_id = int(payload["algo_run_id"])
+        runner = self.runners.get(algo_run_id)
+        if runner is None:
+            raise NotFound(f"algo run {algo_run_id} is not running in this engine")
+        return algo_run_id, runner
+
     def _build(self, record: RunRecord) -> Runner:
         params = record.parameters
-        rules = self.instruments.get(str(params.get("symbol")))
+        rules = self.instruments.get(runner_symbol(record))
         if rules is None:
             raise ParamError(f"unknown symbol {params.get('symbol')!r}")
         reference = self.ticks.reference_price(rules.symbol)
         run_id, sub_id = record.algo_run_id, record.sub_account_id
+        common: dict[str, Any] = {"algo_run_id": run_id, "sub_account_id": sub_id, "manager": self.manager,
+                                  "publish": self.publish}
         if record.kind == "chase":
-            return ChaseRunner(algo_run_id=run_id, sub_account_id=sub_id, params=chase_params(params, rules, reference),
-                               manager=self.manager, clock=self.clock, publish=self.publish)
+            return ChaseRunner(params=chase_params(params, rules, reference), clock=self.clock, **common)
+        if record.kind == "scalper":
+            if reference is None:
+                raise ParamError(f"no fresh price for {rules.symbol}: a scalper needs one to size its layers")
+            spec = scalper_spec(params, rules, reference)
+            return ScalperRunner(params=ScalperParams(
+                rules=rules, sides=spec.sides, sizes=spec.sizes, offsets_bps=spec.offsets_bps,
+                base_delay_ms=spec.base_delay_ms, max_fills_per_minute=spec.max_fills_per_minute,
+                max_loss_bps=spec.max_loss_bps, max_position=spec.max_position,
+                reprice_throttle_ms=spec.reprice_throttle_ms, max_distance_pct=spec.max_distance_pct),
+                clock=self.clock, **common)
         if record.kind == "twap":
             if reference is None:
                 raise ParamError(f"no fresh price for {rules.symbol}: a TWAP needs one to size its lots")
-            spec = twap_spec(params, rules, reference, self.clock.now_ms(), record.algo_run_id)
-            return TwapRunner(algo_run_id=run_id, sub_account_id=sub_id, legs=spec.legs, manager=self.manager,
-                              clock=self.clock, publish=self.publish)
+            spec_twap = twap_spec(params, rules, reference, self.clock.now_ms(), record.algo_run_id)
+            return TwapRunner(legs=spec_twap.legs, clock=self.clock, **common)
         if record.kind == "trail_stop":
             position = self.manager.positions.of(sub_id, rules.symbol)
-            return TrailStopRunner(algo_run_id=run_id, sub_account_id=sub_id, symbol=rules.symbol,
-                                   params=trail_params(params, position), manager=self.manager,
-                                   publish=self.publish)
+            return TrailStopRunner(symbol=rules.symbol, params=trail_params(params, position), **common)
         raise ParamError(f"unknown algo {record.kind!r}")
 
     async def _finished(self, algo_run_id: int, runner: Runner) -> None:
+        self._drop(algo_run_id)
+        outcome = runner.outcome or "cancelled"
+        await self.save_run(algo_run_id, FINISHED.get(outcome, "cancelled"), {"outcome": outcome})
+        if self.state_store is not None:
+            await self.state_store.delete(runner.kind, algo_run_id)
+        await self._release(algo_run_id)
+
+    def _drop(self, algo_run_id: int) -> None:
         self.runners.pop(algo_run_id, None)
         unsubscribe = self._unsubscribe.pop(algo_run_id, None)
         if unsubscribe is not None:
             unsubscribe()
-        outcome = runner.outcome or "cancelled"
-        status = "completed" if outcome in ("filled", "completed", "triggered") else "cancelled"
-        await self.save_run(algo_run_id, status, {"outcome": outcome})
+
+    async def _release(self, algo_run_id: int) -> None:
+        if self.lease is not None:
+            await self.lease.release(algo_run_id)
+
+
+STORE_KIND = {"chase": "chase", "scalper": "scalper", "twap": "twap", "trail_stop": "trailstop"}
+
+
+def runner_symbol(record: RunRecord) -> str:
+    return str(record.parameters.get("symbol", ""))

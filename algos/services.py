@@ -9,7 +9,15 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Sum
 
-from algos.domain.params import KINDS, ParamError, chase_params, trail_params, twap_params_basic, twap_spec
+from algos.domain.params import (
+    KINDS,
+    ParamError,
+    chase_params,
+    scalper_spec,
+    trail_params,
+    twap_params_basic,
+    twap_spec,
+)
 from algos.engine import RunRecord
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import AppError, NotFound
@@ -18,7 +26,9 @@ from trading.selectors import cached_reference_price
 from trading.services.audit import audit_record
 from trading.services.commands import notify_engine
 
-RUN_KIND = {"chase": AlgoRun.Kind.CHASE, "twap": AlgoRun.Kind.TWAP, "trail_stop": AlgoRun.Kind.TRAIL_STOP}
+RUN_KIND = {"chase": AlgoRun.Kind.CHASE, "scalper": AlgoRun.Kind.SCALPER, "twap": AlgoRun.Kind.TWAP,
+            "trail_stop": AlgoRun.Kind.TRAIL_STOP}
+LIVE_STATUSES = (AlgoRun.Status.RUNNING, AlgoRun.Status.PAUSED)
 
 
 def _validate(kind: str, sub_account: SubAccount, params: dict[str, Any], reference_price: Decimal | None) -> None:
@@ -30,6 +40,8 @@ def _validate(kind: str, sub_account: SubAccount, params: dict[str, Any], refere
     try:
         if kind == "chase":
             chase_params(params, rules, reference_price)
+        elif kind == "scalper":
+            scalper_spec(params, rules, reference_price)
         elif kind == "twap" and reference_price is not None:
             twap_spec(params, rules, reference_price, 0, 0)
         elif kind == "twap":  # no price known here: the engine sizes the lots when it starts the run
@@ -66,13 +78,34 @@ def algo_start(*, kind: str, sub_account_id: int, params: dict[str, Any], actor:
 
 
 def algo_stop(*, algo_run_id: int, actor: str, clock: Clock = SYSTEM_CLOCK) -> EngineCommand:
+    return _algo_command("stop_algo", algo_run_id=algo_run_id, actor=actor, clock=clock)
+
+
+def algo_pause(*, algo_run_id: int, actor: str, clock: Clock = SYSTEM_CLOCK) -> EngineCommand:
+    """Working orders are cancelled and the state kept; `algo_resume` continues from it."""
+    return _algo_command("pause_algo", algo_run_id=algo_run_id, actor=actor, clock=clock,
+                         allowed=(AlgoRun.Status.RUNNING,))
+
+
+def algo_resume(*, algo_run_id: int, actor: str, clock: Clock = SYSTEM_CLOCK) -> EngineCommand:
+    return _algo_command("resume_algo", algo_run_id=algo_run_id, actor=actor, clock=clock,
+                         allowed=(AlgoRun.Status.PAUSED,))
+
+
+def _algo_command(kind: str, *, algo_run_id: int, actor: str, clock: Clock,
+                  allowed: tuple[str, ...] = (AlgoRun.Status.PENDING, *LIVE_STATUSES)) -> EngineCommand:
     run = AlgoRun.objects.filter(pk=algo_run_id).first()
     if run is None:
         raise NotFound(f"algo run {algo_run_id} does not exist")
+    if run.status not in allowed:
+        verb = kind.removesuffix("_algo")
+        raise AppError(f"algo run {algo_run_id} is {run.status}; only a {' or '.join(allowed)} run can {verb}",
+                       code="invalid_state")
     with transaction.atomic():
-        command = EngineCommand.objects.create(id=uuid.uuid4(), kind="stop_algo", payload={"algo_run_id": run.pk},
+        command = EngineCommand.objects.create(id=uuid.uuid4(), kind=kind, payload={"algo_run_id": run.pk},
                                                actor_label=actor, created_at=clock.now())
-        audit_record(actor=actor, action="algo_stop", target_type="algo_run", target_id=run.pk, clock=clock)
+        audit_record(actor=actor, action=f"algo_{kind.removesuffix('_algo')}", target_type="algo_run",
+                     target_id=run.pk, clock=clock)
         transaction.on_commit(lambda: notify_engine(command.pk))
     return command
 
@@ -82,22 +115,24 @@ def algo_run_record(algo_run_id: int) -> RunRecord | None:
     if run is None:
         return None
     kind = {str(value): key for key, value in RUN_KIND.items()}.get(str(run.kind), str(run.kind))
-    return RunRecord(run.pk, kind, run.sub_account_id, dict(run.parameters))
+    return RunRecord(run.pk, kind, run.sub_account_id, dict(run.parameters), str(run.status))
 
 
 def algo_run_update(algo_run_id: int, status: str, result: dict[str, Any], clock: Clock = SYSTEM_CLOCK) -> None:
     now = clock.now()
-    changes: dict[str, Any] = {"status": status, "result": result}
+    changes: dict[str, Any] = {"status": status}
+    if result:  # pause and resume keep what the run reported so far
+        changes["result"] = result
     if status == AlgoRun.Status.RUNNING:
-        changes["started_at"] = now
+        AlgoRun.objects.filter(pk=algo_run_id, started_at__isnull=True).update(started_at=now)
     elif status in (AlgoRun.Status.COMPLETED, AlgoRun.Status.CANCELLED, AlgoRun.Status.FAILED):
         changes["ended_at"] = now
     AlgoRun.objects.filter(pk=algo_run_id).update(**changes)
 
 
 def algo_runs_to_resume() -> list[RunRecord]:
-    """Runs that were running when the engine stopped."""
-    return [record for run in AlgoRun.objects.filter(status=AlgoRun.Status.RUNNING).order_by("pk")
+    """Runs that were running or paused when the engine stopped."""
+    return [record for run in AlgoRun.objects.filter(status__in=LIVE_STATUSES).order_by("pk")
             if (record := algo_run_record(run.pk)) is not None]
 
 
@@ -105,3 +140,10 @@ def algo_filled_quantity(algo_run_id: int) -> Decimal:
     """What the run's orders have filled, as booked."""
     total = Order.objects.filter(algo_run_id=algo_run_id).aggregate(total=Sum("filled_quantity"))["total"]
     return total or Decimal(0)
+
+
+def algo_filled_by_symbol(algo_run_id: int) -> dict[str, Decimal]:
+    """What the run's orders have filled per symbol, as booked (the truth a resumed algo continues from)."""
+    rows = (Order.objects.filter(algo_run_id=algo_run_id).values("symbol")
+            .annotate(total=Sum("filled_quantity")).values_list("symbol", "total"))
+    return {symbol: total or Decimal(0) for symbol, total in rows}

@@ -9,12 +9,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from algos.domain.chase import ChaseParams, StalkMode
+from algos.domain.layers import layer_offsets, layer_sizes
 from algos.domain.trail_stop import TrailParams
 from algos.domain.twap import TwapLeg, twap_plan
 from trading.domain.instruments import InstrumentRules
 from trading.domain.types import Side
 
-KINDS = ("chase", "twap", "trail_stop")
+KINDS = ("chase", "scalper", "twap", "trail_stop")
 
 
 class ParamError(ValueError):
@@ -123,3 +124,68 @@ def trail_params(params: Mapping[str, Any], position_quantity: Decimal) -> Trail
                            activation_price=Decimal(str(activation)) if activation not in (None, "") else None)
     except (ValueError, InvalidOperation) as exc:
         raise ParamError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class ScalperSpec:
+    """What a ScalperRunner needs, validated; sizes and offsets per layer, innermost first."""
+
+    sides: tuple[Side, ...]
+    sizes: tuple[Decimal, ...]
+    offsets_bps: tuple[Decimal, ...]
+    base_delay_ms: int
+    max_fills_per_minute: int
+    max_loss_bps: Decimal
+    max_position: Decimal
+    reprice_throttle_ms: int
+    max_distance_pct: Decimal
+
+
+SCALPER_SIDES = {"both": (Side.BUY, Side.SELL), "long": (Side.BUY,), "short": (Side.SELL,)}
+
+
+def _bounded(params: Mapping[str, Any], name: str, default: str, low: Decimal, high: Decimal,
+             *, low_open: bool = True) -> Decimal:
+    value = decimal_field(params, name, default=default)
+    if (value <= low if low_open else value < low) or value > high:
+        bracket = "(" if low_open else "["
+        raise ParamError(f"{name} must be within {bracket}{low}, {high}], got {value}")
+    return value
+
+
+def scalper_spec(params: Mapping[str, Any], rules: InstrumentRules, reference_price: Decimal | None) -> ScalperSpec:
+    """`quantity` is the total per side, split over the layers by `skew`; offsets in basis points of the mid.
+
+    Without a reference price the sizes cannot be checked against the minimum order value; the engine
+    calls this again with its own price before anything is placed.
+    """
+    quantity = decimal_field(params, "quantity")
+    check_quantity(quantity, rules, reference_price)
+    sides = SCALPER_SIDES.get(str(params.get("sides", "both")).lower())
+    if sides is None:
+        raise ParamError(f"sides must be both, long or short, got {params.get('sides')!r}")
+    layer_count = int_field(params, "layer_count", default=3, low=1, high=10)
+    base_offset = _bounded(params, "base_offset", "5", Decimal(0), Decimal(1000))
+    max_spread = _bounded(params, "max_spread", "50", Decimal(0), Decimal(2000))
+    if max_spread < base_offset:
+        raise ParamError(f"max_spread ({max_spread} bps) must be at least base_offset ({base_offset} bps)")
+    skew = _bounded(params, "skew", "0", Decimal(-1), Decimal(1), low_open=False)
+    max_position = decimal_field(params, "max_position", default="0")
+    if max_position < 0:
+        raise ParamError(f"max_position must not be negative, got {max_position}")
+    offsets = layer_offsets(base_offset, layer_count, max_spread)
+    if reference_price is None:
+        sizes = [quantity]
+    else:
+        try:
+            sizes = layer_sizes(quantity, layer_count, skew, rules, reference_price)
+        except ValueError as exc:
+            raise ParamError(str(exc)) from None
+    return ScalperSpec(
+        sides=sides, sizes=tuple(sizes), offsets_bps=tuple(offsets[:len(sizes)]),
+        base_delay_ms=int_field(params, "base_delay_ms", default=1000, low=0, high=600_000),
+        max_fills_per_minute=int_field(params, "max_fills_per_minute", default=30, low=1, high=600),
+        max_loss_bps=_bounded(params, "max_loss_bps", "50", Decimal(0), Decimal(10_000)),
+        max_position=max_position,
+        reprice_throttle_ms=int_field(params, "reprice_throttle_ms", default=500, low=100, high=60_000),
+        max_distance_pct=_bounded(params, "max_distance_pct", "1", Decimal(0), Decimal(50)))

@@ -204,3 +204,11 @@ def twap_basket_progress(legs: Sequence[TwapLeg], states: Sequence[TwapState]) -
         return Decimal(1)
     fractions = [twap_progress(leg, state) for leg, state in zip(legs, states, strict=True)]
     return sum(fractions, ZERO) / len(fractions)
+
+
+def twap_shift(leg: TwapLeg, from_index: int, delta_ms: int) -> TwapLeg:
+    """The same leg with every lot from `from_index` on moved `delta_ms` later (a pause keeps the pacing)."""
+    if delta_ms < 0:
+        raise ValueError(f"a schedule only moves later, got {delta_ms} ms")
+    lots = tuple(lot if i < from_index else Lot(lot.at_ms + delta_ms, lot.quantity) for i, lot in enumerate(leg.lots))
+    return replace(leg, lots=lots)

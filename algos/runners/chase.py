@@ -1,9 +1,11 @@
-"""ChaseRunner: one chase, from quotes to orders, with its events; state lives in memory for now."""
+"""ChaseRunner: one chase, from quotes to orders, with its events; its state snapshots to plain JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from algos.domain.chase import (
     ChaseAction,
@@ -15,7 +17,9 @@ from algos.domain.chase import (
     chase_on_quote,
     chase_remaining,
 )
+from algos.runners.snapshot import dec, undec
 from core.clock import SYSTEM_CLOCK, Clock
+from core.money import ZERO
 from trading.domain.client_ids import OrderOrigin
 from trading.domain.records import FillReport, JournaledOrder, OrderIntent
 from trading.domain.types import OrderType, TimeInForce
@@ -32,23 +36,48 @@ class ChaseRunner:
     id (OrderManager.replace), so a late fill of the old order is still attributed to it.
     """
 
+    kind = "chase"
+
     def __init__(self, *, algo_run_id: int | None, sub_account_id: int, params: ChaseParams, manager: OrderManager,
-                 clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events) -> None:
+                 clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events,
+                 origin: OrderOrigin = OrderOrigin.CHS,
+                 fill_listener: Callable[[FillReport], None] | None = None) -> None:
         self.algo_run_id, self.sub_account_id, self.params = algo_run_id, sub_account_id, params
         self.manager, self.clock, self.publish = manager, clock, publish
+        self.origin, self.fill_listener = origin, fill_listener
         self.state = ChaseState()
         self.client_order_id: str | None = None
         self.reprices = 0
         self.outcome: str | None = None  # "filled" or "cancelled: <reason>" once finished
+        self.paused = False
+        self.significant = False  # set on a change worth saving at once (an order sent, a fill)
         self._busy = False
         self._latest: tuple[Decimal, Decimal] | None = None
+
+    # -- persistence -------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        state = self.state
+        return {"initial_mid": dec(state.initial_mid), "working_price": dec(state.working_price),
+                "target_price": dec(state.target_price), "last_reprice_ms": state.last_reprice_ms,
+                "filled": dec(state.filled), "client_order_id": self.client_order_id, "reprices": self.reprices,
+                "paused": self.paused}
+
+    def restore(self, saved: dict[str, Any], *, filled: Decimal) -> None:
+        """Continue a chase from its saved state after a restart. `filled` is the booked truth; the order
+        that was working has been cancelled by then, so the next quote places the remainder afresh while the
+        drift limit still measures from the first mid."""
+        self.state = ChaseState(initial_mid=undec(saved.get("initial_mid")),
+                                target_price=undec(saved.get("target_price")),
+                                last_reprice_ms=saved.get("last_reprice_ms"), filled=filled)
+        self.reprices = int(saved.get("reprices", 0))
+        self.paused = bool(saved.get("paused", False))
 
     @property
     def symbol(self) -> str:
         return self.params.rules.symbol
 
     async def on_quote(self, bid: Decimal, ask: Decimal) -> None:
-        if self.outcome is not None:
+        if self.outcome is not None or self.paused:
             return
         if self._busy:
             self._latest = (bid, ask)  # decided on when the request in flight returns: latest wins
@@ -67,6 +96,15 @@ class ChaseRunner:
         if self.outcome is None:
             await self._finish(f"cancelled: {reason}", "chase_cancelled", reason)
 
+    async def pause(self) -> None:
+        """Cancel the working order and keep the state; resume() places again on the next quote."""
+        self.paused, self.significant = True, True
+        await self._cancel_working()
+        self._progress(self.state.working_price or ZERO, "paused")
+
+    async def resume(self) -> None:
+        self.paused, self.significant = False, True
+
     async def _act(self, decision: ChaseDecision) -> None:
         if decision.action is ChaseAction.PLACE:
             await self._place(decision)
@@ -81,7 +119,7 @@ class ChaseRunner:
         assert decision.price is not None and decision.quantity is not None  # noqa: S101 - PLACE carries both
         result = await self.manager.place(
             OrderIntent(self.sub_account_id, self.symbol, self.params.side, OrderType.LIMIT, decision.quantity,
-                        decision.price, TimeInForce.GTX, origin=OrderOrigin.CHS, algo_run_id=self.algo_run_id),
+                        decision.price, TimeInForce.GTX, origin=self.origin, algo_run_id=self.algo_run_id),
             on_fill=self._on_fill)
         self._took(result, decision.price)
 
@@ -95,6 +133,7 @@ class ChaseRunner:
         self._took(result, decision.price)
 
     def _took(self, result: OrderResult, price: Decimal) -> None:
+        self.significant = True
         if result.ok:
             self.client_order_id = result.client_order_id
         else:  # refused (post-only would take, paused, risk): nothing works now; the next quote decides again
@@ -104,6 +143,9 @@ class ChaseRunner:
 
     def _on_fill(self, order: JournaledOrder, report: FillReport) -> None:
         self.state = chase_on_fill(self.state, self.params, report.quantity)
+        self.significant = True
+        if self.fill_listener is not None:
+            self.fill_listener(report)
         self._progress(report.price, "fill")
         if chase_is_done(self.state, self.params, report.price) and self.outcome is None:
             self.outcome = "filled"
@@ -113,9 +155,14 @@ class ChaseRunner:
     async def _finish(self, outcome: str, event: str, reason: str) -> None:
         self.outcome = outcome
         self.state = replace(self.state, finished=True)
+        await self._cancel_working()
+        self._event(event, {"filled": self.state.filled, "reprices": self.reprices, "reason": reason})
+
+    async def _cancel_working(self) -> None:
         if self.client_order_id is not None and self.client_order_id in self.manager.live:
             await self.manager.cancel(self.client_order_id)
-        self._event(event, {"filled": self.state.filled, "reprices": self.reprices, "reason": reason})
+        self.client_order_id = None
+        self.state = replace(self.state, working_price=None)
 
     def _progress(self, price: Decimal, note: str) -> None:
         self._event("chase_progress", {"price": price, "filled": self.state.filled,

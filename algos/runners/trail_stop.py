@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from algos.domain.trail_stop import TrailAction, TrailParams, TrailState, trail_on_mid
+from algos.domain.trail_stop import TrailAction, TrailParams, TrailState, trail_on_mid, trail_stop_price
+from algos.runners.snapshot import dec, undec
 from trading.domain.client_ids import OrderOrigin
 from trading.domain.records import OrderIntent
 from trading.domain.types import OrderType
@@ -14,22 +16,47 @@ from trading.events import account_group
 
 
 class TrailStopRunner:
+    kind = "trailstop"
+
     def __init__(self, *, algo_run_id: int | None, sub_account_id: int, symbol: str, params: TrailParams,
                  manager: OrderManager, publish: EventSink = discard_events) -> None:
         self.algo_run_id, self.sub_account_id, self.symbol, self.params = algo_run_id, sub_account_id, symbol, params
         self.manager, self.publish = manager, publish
         self.state = TrailState()
         self.outcome: str | None = None
+        self.paused = False
+        self.significant = False
 
     async def on_quote(self, bid: Decimal, ask: Decimal) -> None:
-        if self.outcome is not None:
+        if self.outcome is not None or self.paused:
             return
-        extreme_before = self.state.extreme
+        before = self.state
         self.state, decision = trail_on_mid(self.state, self.params, (bid + ask) / 2)
         if decision.action is TrailAction.TRIGGER:
+            self.significant = True
             await self._close(decision.reason)
-        elif self.state.extreme != extreme_before:
-            self._event("trail_stop_progress", {"armed": self.state.armed, "extreme": self.state.extreme})
+        elif self.state != before:
+            self.significant = self.state.armed != before.armed  # a new extreme is saved on the 1 s throttle
+            self._event("trail_stop_progress", {"armed": self.state.armed, "extreme": self.state.extreme,
+                                                "stop_price": self.stop_price})
+
+    @property
+    def stop_price(self) -> Decimal | None:
+        return trail_stop_price(self.params, self.state.extreme) if self.state.extreme is not None else None
+
+    async def pause(self) -> None:
+        self.paused, self.significant = True, True
+
+    async def resume(self) -> None:
+        self.paused, self.significant = False, True
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"armed": self.state.armed, "extreme": dec(self.state.extreme), "paused": self.paused}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """The high- or low-water mark survives a restart, so the stop does not loosen."""
+        self.state = TrailState(armed=bool(saved.get("armed")), extreme=undec(saved.get("extreme")))
+        self.paused = bool(saved.get("paused", False))
 
     async def stop(self, reason: str = "stopped by operator") -> None:
         if self.outcome is None:

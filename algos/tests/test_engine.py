@@ -121,8 +121,9 @@ async def test_after_a_restart_a_chase_resumes_on_its_remainder_with_one_working
     engine2, ticks2, statuses = await make_engine(h, {11: record})
     ticks2.prices["BTCUSDT"] = D("60000.05")
 
-    async def filled(algo_run_id: int) -> Decimal:
-        return sum((o.filled_quantity for o in h.journal.orders.values() if o.algo_run_id == algo_run_id), D(0))
+    async def filled(algo_run_id: int) -> dict[str, Decimal]:
+        return {"BTCUSDT": sum((o.filled_quantity for o in h.journal.orders.values()
+                                if o.algo_run_id == algo_run_id), D(0))}
 
     assert await engine2.resume_all([record], filled) == [11]
     ticks2.push("BTCUSDT", "59995.0", "60000.0")

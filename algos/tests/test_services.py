@@ -6,7 +6,15 @@ from decimal import Decimal
 
 import pytest
 
-from algos.services import algo_run_record, algo_run_update, algo_start, algo_stop
+from algos.services import (
+    algo_pause,
+    algo_resume,
+    algo_run_record,
+    algo_run_update,
+    algo_runs_to_resume,
+    algo_start,
+    algo_stop,
+)
 from core.errors import AppError, NotFound
 from trading.models import AlgoRun, AuditLog, EngineCommand
 
@@ -38,6 +46,12 @@ def test_a_valid_chase_is_recorded_and_queued_for_the_engine_with_an_audit_entry
     ("twap", {**CHASE, "quantity": "0.010", "lots": 0}, "lots must be within 1..1000"),
     ("twap", {**CHASE, "quantity": "0.0105"}, "not a multiple of the step size"),
     ("trail_stop", {"symbol": "BTCUSDT", "trail_pct": "1"}, "has none in this symbol"),
+    ("scalper", {**CHASE, "base_offset": "0"}, "base_offset must be within"),
+    ("scalper", {**CHASE, "base_offset": "20", "max_spread": "10"}, "must be at least base_offset"),
+    ("scalper", {**CHASE, "skew": "2"}, "skew must be within"),
+    ("scalper", {**CHASE, "layer_count": 11}, "layer_count must be within 1..10"),
+    ("scalper", {**CHASE, "sides": "up"}, "sides must be both, long or short"),
+    ("scalper", {**CHASE, "max_loss_bps": "-1"}, "max_loss_bps must be within"),
     ("martingale", CHASE, "unknown algo"),
 ])
 def test_bad_algo_parameters_are_refused_and_nothing_is_written(instruments, make_sub_account, kind, params,
@@ -81,3 +95,25 @@ def test_a_twap_without_a_known_price_is_checked_for_what_needs_no_price(instrum
     assert run.kind == "twap"
     with pytest.raises(AppError, match="lots must be within"):
         algo_start(kind="twap", sub_account_id=sub.pk, params={**CHASE, "lots": 0}, actor="ops")
+
+
+@pytest.mark.django_db
+def test_pause_and_resume_follow_the_run_state_and_are_audited(instruments, make_sub_account):
+    sub = make_sub_account()
+    run = algo_start(kind="scalper", sub_account_id=sub.pk, params={**CHASE, "quantity": "0.030"}, actor="ops",
+                     reference_price=D("60000"))
+    with pytest.raises(AppError, match="only a running run can pause"):
+        algo_pause(algo_run_id=run.pk, actor="ops")  # still pending
+    algo_run_update(run.pk, "running", {})
+    algo_pause(algo_run_id=run.pk, actor="ops")
+    with pytest.raises(AppError, match="only a paused run can resume"):
+        algo_resume(algo_run_id=run.pk, actor="ops")  # the engine has not paused it yet
+    algo_run_update(run.pk, "paused", {})
+    assert [record.algo_run_id for record in algo_runs_to_resume()] == [run.pk]  # a paused run resumes, paused
+    algo_resume(algo_run_id=run.pk, actor="ops")
+    assert list(EngineCommand.objects.order_by("created_at").values_list("kind", flat=True)) == [
+        "start_algo", "pause_algo", "resume_algo"]
+    assert list(AuditLog.objects.order_by("pk").values_list("action", flat=True)) == [
+        "algo_start", "algo_pause", "algo_resume"]
+    with pytest.raises(NotFound):
+        algo_resume(algo_run_id=987654, actor="ops")

@@ -17,7 +17,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from prometheus_client import start_http_server
 
 from algos.engine import AlgoEngine
-from algos.services import algo_filled_quantity, algo_run_record, algo_run_update, algo_runs_to_resume
+from algos.lease import AlgoLease
+from algos.services import algo_filled_by_symbol, algo_run_record, algo_run_update, algo_runs_to_resume
+from algos.state_store import AlgoStateStore
 from core.clock import SYSTEM_CLOCK
 from core.supervisor import Supervisor
 from trading.engine.journal_pg import PostgresJournal
@@ -53,12 +55,15 @@ async def run_engine(*, metrics_port: int | None) -> None:
                     clock=clock, prices=market_data, heartbeat=heartbeat)
     algo_engine = AlgoEngine(manager=engine.manager, ticks=market_data, instruments=instruments, clock=clock,
                              publish=outbox.publish, load_run=sync_to_async(algo_run_record),
-                             save_run=sync_to_async(algo_run_update))
-    engine.command_handlers.update({"start_algo": algo_engine.start, "stop_algo": algo_engine.stop})
+                             save_run=sync_to_async(algo_run_update),
+                             state_store=AlgoStateStore(redis=redis, clock=clock),
+                             lease=AlgoLease(redis=redis, owner=settings.PMS_ENGINE_ID))
+    engine.command_handlers.update({"start_algo": algo_engine.start, "stop_algo": algo_engine.stop,
+                                    "pause_algo": algo_engine.pause, "resume_algo": algo_engine.resume})
 
     async def resume_algos() -> None:
         resumed = await algo_engine.resume_all(await sync_to_async(algo_runs_to_resume)(),
-                                               sync_to_async(algo_filled_quantity))
+                                               sync_to_async(algo_filled_by_symbol))
         if resumed:
             logger.info("algos resumed after restart: %s", resumed)
 

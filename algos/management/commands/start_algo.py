@@ -25,7 +25,8 @@ def parse_pairs(pairs: list[str]) -> dict[str, str]:
 
 
 class Command(BaseCommand):
-    help = "Start a chase, twap or trail_stop, e.g. --kind chase --sub alpha --symbol BTCUSDT --side buy --qty 0.01"
+    help = ("Start a chase, scalper, twap or trail_stop, "
+            "e.g. --kind chase --sub alpha --symbol BTCUSDT --side buy --qty 0.01")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--kind", required=True, choices=KINDS)
@@ -35,6 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--qty", help="quantity in the base asset")
         parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                             help="stalk_mode, offset_ticks, max_distance_pct, lots, interval_s, limit_price, "
+                                 "layer_count, base_offset, max_spread, skew, max_loss_bps, "
                                  "trail_pct, activation_price …")
         parser.add_argument("--price", help="reference price for the minimum order value check")
         parser.add_argument("--timeout", type=float, default=15.0)
