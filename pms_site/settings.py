@@ -126,6 +126,9 @@ if PMS_VENUE == "simulated" and not PMS_EXCHANGE_API_KEY:
     # The simulated exchange's demo account (make run starts it with these); not a credential anywhere else.
     PMS_EXCHANGE_API_KEY, PMS_EXCHANGE_API_SECRET = "pms-sim-key", "pms-sim-secret"
 PMS_ENGINE_METRICS_PORT = int(os.environ.get("PMS_ENGINE_METRICS_PORT", "9108"))
+# Who owns the algos this engine runs (their leases in Redis). Stable across restarts, so a restarted engine
+# takes its own algos back at once; a second engine needs another id (one owner per algo).
+PMS_ENGINE_ID = os.environ.get("PMS_ENGINE_ID", "engine-1")
 PMS_EXCHANGE_ACCOUNT = os.environ.get("PMS_EXCHANGE_ACCOUNT", "main")
 PMS_HOUSE_SUB_ACCOUNT = "house"
 PMS_STATE_DIR = STATE_DIR  # embedded data, demo login
