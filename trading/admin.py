@@ -144,3 +144,20 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
 admin.site.site_header = "PMS administration"
 admin.site.site_title = "PMS"
+
+
+@admin.register(models.ReconciliationLog)
+class ReconciliationLogAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "kind", "account", "outcome", "found_count", "action_count"]
+    list_filter = ["kind", "outcome", "account"]
+    date_hierarchy = "started_at"
+    readonly_fields = ["account", "kind", "outcome", "started_at", "finished_at", "compared", "found", "actions",
+                       "error"]
+
+    @admin.display(description="found")
+    def found_count(self, obj: models.ReconciliationLog) -> int:
+        return len(obj.found)
+
+    @admin.display(description="done")
+    def action_count(self, obj: models.ReconciliationLog) -> int:
+        return len(obj.actions)

@@ -325,3 +325,37 @@ class EngineCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} {self.status}"
+
+
+class ReconciliationLog(models.Model):
+    """One reconciliation run: when, what was compared with the exchange, what was found, what was done."""
+
+    class Kind(models.TextChoices):
+        POSITION_SYNC = "position_sync"
+        ORDER_SYNC = "order_sync"
+        ORPHAN_SWEEP = "orphan_sweep"
+        GAP_RECOVERY = "gap_recovery"
+
+    class Outcome(models.TextChoices):
+        MATCHED = "matched", "matched (nothing to do)"
+        TOLERATED = "tolerated", "tolerated (in flight)"
+        ACTED = "acted"
+        SKIPPED = "skipped", "skipped (locked or debounced)"
+        FAILED = "failed"
+
+    account = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    compared = models.JSONField(default=dict, blank=True, help_text="what was compared (counts, symbols)")
+    found = models.JSONField(default=list, blank=True, help_text="differences found")
+    actions = models.JSONField(default=list, blank=True, help_text="what was done about them")
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["kind", "started_at"]), models.Index(fields=["outcome", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.account} {self.outcome}"

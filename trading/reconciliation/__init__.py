@@ -1,0 +1,1 @@
+"""Reconciliation: the exchange is the authority on what it holds; PostgreSQL is brought to agree, exactly once."""
