@@ -55,8 +55,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "rest_framework",
+    "drf_spectacular",
+    "template_partials",
     "trading",
     "algos",
+    "access",
 ]
 
 MIDDLEWARE = [
@@ -113,7 +117,34 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / ".pms" / "static"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# API: session (pages, CSRF-checked) or a scoped API key; writes throttled per caller.
+PMS_API_WRITE_RATE = os.environ.get("PMS_API_WRITE_RATE", "120/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "access.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["access.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["access.throttling.WriteRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "trading.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "COERCE_DECIMAL_TO_STRING": True,
+    "EXCEPTION_HANDLER": "trading.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PMS API",
+    "DESCRIPTION": "Sub-accounts, positions, orders, fills, ledger, algos, risk and engine status. Decimals are "
+                   "strings; errors are {code, message, detail}; a caller sees only the sub-accounts granted to it.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",  # vendored: the docs page loads nothing from outside
+    "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui/favicon-32x32.png",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 # Venue: "simulated" (simexchange on loopback) or "binance". Keys only ever come from the environment.
 PMS_VENUE = os.environ.get("PMS_VENUE", "simulated")

@@ -1,0 +1,80 @@
+"""Operator actions shared by the API and the pages: scope check, then the owning app's service, audited.
+
+Entry points call these; the rules stay in the services (trading.services, algos.services).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from algos import services as algo_services
+from core.errors import AppError, NotFound
+from trading.events import plain
+from trading.models import AlgoRun, EngineCommand, Order
+from trading.selectors import subaccount_get_visible
+from trading.services.audit import audit_record
+from trading.services.commands import command_submit
+
+ALGO_ACTIONS = ("stop", "pause", "resume")
+
+
+def actor_label(user: Any, auth: Any = None) -> str:
+    """Who acted, as the audit log and command rows name them: the user, and the API key when one was used."""
+    prefix = getattr(auth, "prefix", None)
+    return f"{user.get_username()} (key {prefix})" if prefix else str(user.get_username())
+
+
+def order_place(*, user: Any, data: dict[str, Any], actor: str) -> EngineCommand:
+    """Queue an order for the engine (never straight to the exchange); the command and its audit row commit together."""
+    sub_account = subaccount_get_visible(user=user, sub_account_id=int(data["sub_account"]))
+    payload = plain({**data, "sub_account": sub_account.pk})
+    with transaction.atomic():
+        command = command_submit(kind="place_order", payload=payload, actor=actor)
+        audit_record(actor=actor, action="order_place", target_type="order",
+                     target_id=command.payload["client_order_id"], payload=payload, result=f"queued {command.pk}")
+    return command
+
+
+def order_cancel(*, user: Any, client_order_id: str, actor: str) -> EngineCommand:
+    order = Order.objects.filter(client_order_id=client_order_id).only("sub_account_id").first()
+    if order is None:
+        raise NotFound(f"order {client_order_id} does not exist")
+    subaccount_get_visible(user=user, sub_account_id=order.sub_account_id)  # NotFound outside the caller's grants
+    with transaction.atomic():
+        command = command_submit(kind="cancel_order", payload={"client_order_id": client_order_id}, actor=actor)
+        audit_record(actor=actor, action="order_cancel", target_type="order", target_id=client_order_id,
+                     result=f"queued {command.pk}")
+    return command
+
+
+def algo_start(*, user: Any, kind: str, data: dict[str, Any], actor: str) -> AlgoRun:
+    """algos.services.algo_start validates the parameters against the instrument and audits the start."""
+    sub_account = subaccount_get_visible(user=user, sub_account_id=int(data["sub_account"]))
+    params = {key: value for key, value in plain(data).items() if key != "sub_account" and value is not None}
+    return algo_services.algo_start(kind=kind, sub_account_id=sub_account.pk, params=params, actor=actor)
+
+
+def algo_run_visible(*, user: Any, algo_run_id: int) -> AlgoRun:
+    run = AlgoRun.objects.filter(pk=algo_run_id).first()
+    if run is None:
+        raise NotFound(f"algo run {algo_run_id} does not exist")
+    try:
+        subaccount_get_visible(user=user, sub_account_id=run.sub_account_id)
+    except NotFound:
+        raise NotFound(f"algo run {algo_run_id} does not exist") from None
+    return run
+
+
+def algo_act(*, user: Any, algo_run_id: int, action: str, actor: str) -> EngineCommand:
+    """Stop, pause or resume through the algos app's service of that name (each audits itself)."""
+    if action not in ALGO_ACTIONS:
+        raise AppError(f"action must be one of {', '.join(ALGO_ACTIONS)}, got {action!r}")
+    run = algo_run_visible(user=user, algo_run_id=algo_run_id)
+    service = getattr(algo_services, f"algo_{action}", None)
+    if service is None:
+        raise AppError(f"{action} is not available in this version of the algo engine", code="not_available")
+    result: EngineCommand = service(algo_run_id=run.pk, actor=actor)
+    return result
+

@@ -1,0 +1,181 @@
+"""What the API reads and writes. Decimals are strings without trailing zeros; input is checked field by field."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from trading.models import AlgoRun, EngineCommand, Fill, LedgerEntry, Order, Side
+
+
+class DecimalString(serializers.DecimalField):
+    """A 38.18 decimal as a string ("0.01", not "0.010000000000000000")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", 38)
+        kwargs.setdefault("decimal_places", 18)
+        super().__init__(coerce_to_string=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return format(Decimal(value).normalize(), "f")
+
+
+class PositiveDecimal(DecimalString):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error_messages["min_value"] = "must be greater than 0"
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        value = super().to_internal_value(data)
+        if value <= 0:
+            raise serializers.ValidationError(f"must be greater than 0, got {data}")
+        plain = value.normalize()  # "0.010000000000000000" (quantized to 18 places) -> "0.01"
+        return plain if plain.as_tuple().exponent <= 0 else plain.quantize(Decimal(1))
+
+
+# -- reads -----------------------------------------------------------------------------------------------
+
+class PositionOut(serializers.Serializer):
+    symbol = serializers.CharField()
+    quantity = DecimalString(help_text="signed: long > 0")
+    average_entry = DecimalString()
+    mark_price = DecimalString(allow_null=True, help_text="the feed's cached mark; null when no price is cached")
+    unrealized_pnl = DecimalString(allow_null=True)
+    realized_pnl = DecimalString()
+    fees = DecimalString()
+    notional = DecimalString(allow_null=True)
+
+
+class SubAccountOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    trading_state = serializers.ChoiceField(choices=["ACTIVE", "REDUCING", "HALTED"])
+    balance = DecimalString()
+    unrealized_pnl = DecimalString()
+    realized_pnl = DecimalString()
+    equity = DecimalString()
+    notional = DecimalString()
+    margin_ratio = DecimalString(allow_null=True, help_text="open notional / equity")
+    prices_missing = serializers.ListField(child=serializers.CharField(),
+                                           help_text="symbols whose PnL is left out: no cached price")
+
+
+class OrderOut(serializers.ModelSerializer):
+    price = DecimalString(allow_null=True)
+    quantity = DecimalString()
+    filled_quantity = DecimalString()
+    average_price = DecimalString(allow_null=True)
+
+    class Meta:
+        model = Order
+        fields = ["id", "client_order_id", "exchange_order_id", "sub_account", "symbol", "side", "order_type",
+                  "time_in_force", "price", "quantity", "filled_quantity", "average_price", "status", "reduce_only",
+                  "origin", "algo_run", "reject_reason", "created_at", "updated_at"]
+
+
+class FillOut(serializers.ModelSerializer):
+    price = DecimalString()
+    quantity = DecimalString()
+    fee = DecimalString()
+    realized_pnl = DecimalString()
+
+    class Meta:
+        model = Fill
+        fields = ["id", "trade_key", "client_order_id", "sub_account", "symbol", "side", "price", "quantity", "fee",
+                  "fee_asset", "is_maker", "realized_pnl", "executed_at", "is_synthetic"]
+
+
+class LedgerEntryOut(serializers.ModelSerializer):
+    amount = DecimalString()
+
+    class Meta:
+        model = LedgerEntry
+        fields = ["id", "sub_account", "kind", "amount", "asset", "reference", "note", "created_at"]
+
+
+class AlgoRunOut(serializers.ModelSerializer):
+    filled_quantity = DecimalString(help_text="what the run's orders have filled, as booked")
+    quantity = serializers.SerializerMethodField(help_text="the quantity asked for, when the kind has one")
+
+    class Meta:
+        model = AlgoRun
+        fields = ["id", "kind", "sub_account", "status", "parameters", "quantity", "filled_quantity", "result",
+                  "created_at", "started_at", "ended_at"]
+
+    def get_quantity(self, run: AlgoRun) -> str | None:
+        raw = run.parameters.get("quantity")
+        return None if raw in (None, "") else str(raw)
+
+
+class CommandOut(serializers.ModelSerializer):
+    class Meta:
+        model = EngineCommand
+        fields = ["id", "kind", "status", "payload", "result", "error", "created_at", "started_at", "finished_at"]
+
+
+class EngineStatusOut(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["running", "paused", "stale", "unknown"])
+    reason = serializers.CharField(allow_blank=True)
+    live_orders = serializers.IntegerField(allow_null=True, required=False)
+    heartbeat_age_ms = serializers.IntegerField(allow_null=True)
+
+
+class RiskSubAccountOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    trading_state = serializers.CharField()
+    margin_ratio = DecimalString(allow_null=True)
+    equity = DecimalString()
+
+
+class RiskStatusOut(serializers.Serializer):
+    source = serializers.CharField()
+    sub_accounts = RiskSubAccountOut(many=True)
+
+
+# -- writes ----------------------------------------------------------------------------------------------
+
+class OrderPlaceIn(serializers.Serializer):
+    sub_account = serializers.IntegerField(min_value=1, help_text="sub-account id")
+    symbol = serializers.CharField(max_length=32)
+    side = serializers.ChoiceField(choices=Side.choices)
+    quantity = PositiveDecimal()
+    price = PositiveDecimal(required=False, allow_null=True, help_text="limit price; omit for a market order")
+    time_in_force = serializers.ChoiceField(choices=Order.TimeInForce.choices, required=False, allow_null=True)
+    reduce_only = serializers.BooleanField(default=False)
+
+
+class AlgoCommonIn(serializers.Serializer):
+    sub_account = serializers.IntegerField(min_value=1, help_text="sub-account id")
+    symbol = serializers.CharField(max_length=32)
+
+
+class ChaseIn(AlgoCommonIn):
+    side = serializers.ChoiceField(choices=Side.choices)
+    quantity = PositiveDecimal()
+    offset_ticks = serializers.IntegerField(min_value=0, max_value=1000, default=0)
+    stalk_mode = serializers.ChoiceField(choices=["none", "maintain", "trail"], default="maintain")
+    max_distance_pct = PositiveDecimal(max_value=Decimal(50), default=Decimal(2))
+    reprice_throttle_ms = serializers.IntegerField(min_value=100, max_value=60_000, default=500)
+
+
+class TwapIn(AlgoCommonIn):
+    side = serializers.ChoiceField(choices=Side.choices)
+    quantity = PositiveDecimal()
+    lots = serializers.IntegerField(min_value=1, max_value=1000, default=10)
+    interval_s = serializers.IntegerField(min_value=1, max_value=86_400, default=60)
+    limit_price = PositiveDecimal(required=False, allow_null=True)
+    irregular = serializers.BooleanField(default=False)
+
+
+class TrailStopIn(AlgoCommonIn):
+    trail_pct = PositiveDecimal(max_value=Decimal(50))
+    activation_price = PositiveDecimal(required=False, allow_null=True)
+
+
+ALGO_INPUTS: dict[str, type[AlgoCommonIn]] = {"chase": ChaseIn, "twap": TwapIn, "trail_stop": TrailStopIn}
