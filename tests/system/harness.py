@@ -62,6 +62,7 @@ class System:
     sim_url: str = ""
     metrics_port: int = 0
     account: str = field(default_factory=lambda: f"systest-{uuid.uuid4().hex[:8]}")
+    redis_prefix: str = field(default_factory=lambda: f"systest-{uuid.uuid4().hex[:8]}")  # market data keys
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     # -- processes -----------------------------------------------------------------------------------
@@ -81,17 +82,28 @@ class System:
         env = dict(os.environ)
         env.update({"DATABASE_URL": test_database_url(), "PMS_SIMEXCHANGE_URL": self.sim_url,
                     "PMS_EXCHANGE_API_KEY": API_KEY, "PMS_EXCHANGE_API_SECRET": SECRET, "PMS_VENUE": "simulated",
-                    "PMS_EXCHANGE_ACCOUNT": self.account, "PMS_LOG_FORMAT": "plain", "PMS_LOG_LEVEL": "INFO"})
+                    "PMS_EXCHANGE_ACCOUNT": self.account, "PMS_LOG_FORMAT": "plain", "PMS_LOG_LEVEL": "INFO",
+                    "PMS_REDIS_PREFIX": self.redis_prefix, "PMS_ENGINE_ID": f"engine-{self.account}"})
         env.pop("DJANGO_SETTINGS_MODULE", None)
+        env.pop("PMS_CRASH_AT", None)
         return env
 
-    def start_engine(self) -> subprocess.Popen[bytes]:
+    def start_feed(self) -> subprocess.Popen[bytes]:
+        """The market-data feed worker, on this system's own Redis prefix."""
+        log = (self.workdir / "feed.log").open("ab")
+        process = subprocess.Popen([sys.executable, "manage.py", "run_feed"], cwd=REPO, env=self.engine_env(),
+                                   stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def start_engine(self, **extra_env: str) -> subprocess.Popen[bytes]:
+        """`extra_env`, e.g. PMS_CRASH_AT="replace.cancel_acked", arms a crash point (core/faultpoints.py)."""
         self.metrics_port = free_port()
         log_path = self.workdir / "engine.log"
         log = log_path.open("ab")
         process = subprocess.Popen(
             [sys.executable, "manage.py", "run_engine", "--metrics-port", str(self.metrics_port)],
-            cwd=REPO, env=self.engine_env(), stdout=log, stderr=subprocess.STDOUT)
+            cwd=REPO, env={**self.engine_env(), **extra_env}, stdout=log, stderr=subprocess.STDOUT)
         self.processes.append(process)
         start = log_path.stat().st_size if log_path.exists() else 0
         wait_until(lambda: b"engine ready" in log_path.read_bytes()[start:] or process.poll() is not None,
@@ -161,3 +173,15 @@ class System:
         submitted = command_submit(kind=kind, payload=payload, actor="system-test")
         return wait_until(lambda: EngineCommand.objects.filter(
             pk=submitted.pk, status__in=["done", "failed"]).first(), timeout_s, f"command {kind}")
+
+
+# -- reconciliation (appended for the reconciliation tests) ------------------------------------------------
+def signed_request(base_url: str, api_key: str, secret: str, path: str, method: str = "GET", **params: Any) -> Any:
+    """A signed request to the simulated exchange as the owner of (api_key, secret)."""
+    params["timestamp"] = int(time.time() * 1000)
+    query = urllib.parse.urlencode(params)
+    signature = hmac.new(secret.encode(), query.encode(), hashlib.sha256).hexdigest()
+    request = urllib.request.Request(f"{base_url}{path}?{query}&signature={signature}", method=method,
+                                     headers={"X-MBX-APIKEY": api_key})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from core.clock import SYSTEM_CLOCK
-from tests.system.harness import System
+from tests.system.harness import System, signed_request
 from trading.models import Instrument, ReconciliationLog, SubAccount
 from trading.reconciliation.config import ReconConfig
 from trading.reconciliation.runs import sweep_run
@@ -66,20 +66,11 @@ class Exchange:
                              timeout_ms=5_000, read_backoff_ms=20, read_backoff_cap_ms=100)
         return CcxtVenue(config, clock=SYSTEM_CLOCK, budget=RequestBudget(account=self.name, clock=SYSTEM_CLOCK))
 
+    def signed(self, path: str, **params: Any) -> Any:
+        return signed_request(self.sim.sim_url, self.api_key, self.secret, path, **params)
+
     def position(self, symbol: str = "BTCUSDT") -> Decimal:
-        return self.sim_position(symbol)
-
-    def sim_position(self, symbol: str) -> Decimal:
-        import asyncio
-
-        async def read() -> Decimal:
-            venue = self.venue()
-            try:
-                return sum((p.quantity for p in await venue.positions() if p.symbol == symbol), D(0))
-            finally:
-                await venue.close()
-
-        return asyncio.run(read())
+        return sum((D(row["positionAmt"]) for row in self.signed("/fapi/v3/positionRisk", symbol=symbol)), D(0))
 
 
 @pytest.fixture
