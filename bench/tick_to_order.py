@@ -47,6 +47,8 @@ from bench.scratch import report, scratch_database  # noqa: E402
 from bench.tick_to_order_match import (  # noqa: E402
     ChaseSpec,
     RedisSeen,
+    durations,
+    engine_hops,
     latency_figures,
     match_replaces,
     quotes_from_trace,
@@ -99,8 +101,9 @@ class QuoteListener(threading.Thread):
 class Desk:
     """simexchange, feed and engine as subprocesses against the current (scratch) database."""
 
-    def __init__(self, workdir: Path, *, limits: tuple[str, ...], speed: str, seed: int) -> None:
-        self.workdir, self.limits, self.speed, self.seed = workdir, limits, speed, seed
+    def __init__(self, workdir: Path, *, limits: tuple[str, ...], speed: str, seed: int, probe: bool) -> None:
+        self.workdir, self.limits, self.speed, self.seed, self.probe = workdir, limits, speed, seed, probe
+        self.probe_out = workdir / "probe.json"
         self.processes: list[subprocess.Popen[bytes]] = []
         self.sim_url = ""
         self.engine_pid = 0
@@ -124,7 +127,8 @@ class Desk:
         env.pop("DJANGO_SETTINGS_MODULE", None)
         env.pop("PMS_TEST_DATABASE", None)
         self._spawn(["manage.py", "run_feed"], env, "feed.log")
-        engine = self._spawn(["manage.py", "run_engine", "--metrics-port", str(free_port())], env, "engine.log")
+        entry = ["bench/tick_to_order_probe.py", str(self.probe_out)] if self.probe else ["manage.py"]
+        engine = self._spawn([*entry, "run_engine", "--metrics-port", str(free_port())], env, "engine.log")
         self.engine_pid = engine.pid
         log = self.workdir / "engine.log"
         wait_until(lambda: b"engine ready" in log.read_bytes() or engine.poll() is not None, 60, "the engine")
@@ -214,16 +218,16 @@ def running_desk(workdir: Path, **options: Any) -> Iterator[Desk]:
 
 
 def profile_engine(pid: int, seconds: int, name: str) -> subprocess.Popen[bytes] | None:
-    """py-spy on the engine while the phase runs (when installed); a flame graph beside the JSON."""
+    """py-spy on the engine while the phase runs (when installed): collapsed stacks beside the JSON."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
         print("py-spy not installed: no profile")
         return None
-    out = Path(__file__).resolve().parent / "results" / f"{name}.svg"
+    out = Path(__file__).resolve().parent / "results" / f"{name}.stacks.txt"
     out.parent.mkdir(exist_ok=True)
     return subprocess.Popen([py_spy, "record",  # noqa: S603 - the venv's py-spy
                              "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
-                             "--output", str(out), "--nonblocking"], stdout=subprocess.DEVNULL,
+                             "--format", "raw", "--output", str(out), "--nonblocking"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
 
@@ -232,7 +236,7 @@ def run_phase(name: str, *, chases: int, throttle_ms: int, seconds: int, limits:
     print(f"--- {name}: {chases} chases, throttle {throttle_ms} ms, {seconds} s", flush=True)
     with scratch_database(), tempfile.TemporaryDirectory(prefix="t2o-") as tmp:
         sub_ids = seed_desk()
-        with running_desk(Path(tmp), limits=limits, speed=args.speed, seed=args.seed) as desk:
+        with running_desk(Path(tmp), limits=limits, speed=args.speed, seed=args.seed, probe=args.probe) as desk:
             specs = start_chases(desk, chases, throttle_ms, sub_ids)
             time.sleep(args.warmup_seconds)
             listener = QuoteListener(settings.REDIS_URL)
@@ -250,8 +254,20 @@ def run_phase(name: str, *, chases: int, throttle_ms: int, seconds: int, limits:
             if profiler is not None:
                 profiler.wait(timeout=60)
         run_of = dict(Order.objects.filter(algo_run_id__in=specs).values_list("client_order_id", "algo_run_id"))
-    return _figures(trace, state, listener, specs, run_of, seconds=seconds, throttle_ms=throttle_ms,
-                    ended_early=ended_early, load=(load_before, load_after))
+        probe = orjson.loads(desk.probe_out.read_bytes()) if desk.probe_out.exists() else None
+    figures = _figures(trace, state, listener, specs, run_of, seconds=seconds, throttle_ms=throttle_ms,
+                       ended_early=ended_early, load=(load_before, load_after), probe=probe)
+    _summary(name, figures)
+    return figures
+
+
+def _summary(name: str, figures: dict[str, Any]) -> None:
+    headline = figures["quote_to_new_order_ms"]
+    print(f"    {name}: {figures['matched']} replaces matched; quote -> new order p50 {headline.get('p50')} ms, "
+          f"p99 {headline.get('p99')} ms, max {headline.get('max')} ms; -1015: {figures['rejections_1015']}",
+          flush=True)
+    for hop, stats in figures.get("engine_hops_ms", {}).items():
+        print(f"      {hop:<34} p50 {stats.get('p50')} p90 {stats.get('p90')} p99 {stats.get('p99')}", flush=True)
 
 
 def _sleep_with_progress(seconds: int) -> None:
@@ -264,13 +280,14 @@ def _sleep_with_progress(seconds: int) -> None:
 
 def _figures(trace: dict[str, Any], state: dict[str, Any], listener: QuoteListener, specs: dict[int, ChaseSpec],
              run_of: dict[str, int], *, seconds: int, throttle_ms: int, ended_early: int,
-             load: tuple[tuple[float, float, float], tuple[float, float, float]]) -> dict[str, Any]:
+             load: tuple[tuple[float, float, float], tuple[float, float, float]],
+             probe: dict[str, Any] | None) -> dict[str, Any]:
     quotes = quotes_from_trace(trace["quotes"])
     replaces, placements = replaces_from_trace(trace["requests"], run_of)
     matched, unmatched = match_replaces(replaces, specs, quotes, RedisSeen(listener.seen))
     errors = trace["error_answers"]
     requests = trace["requests"]
-    return {
+    figures = {
         "chases": len(specs),
         "reprice_throttle_ms": throttle_ms,
         "seconds": seconds,
@@ -291,6 +308,10 @@ def _figures(trace: dict[str, Any], state: dict[str, Any], listener: QuoteListen
         "simexchange_bugs": state.get("bugs"),
         "loadavg_before_after": [list(load[0]), list(load[1])],
     }
+    if probe is not None:
+        figures["engine_hops_ms"] = engine_hops(matched, probe["events"])
+        figures["engine_call_durations_ms"] = durations(probe["durations_ns"])
+    return figures
 
 
 def main() -> None:
@@ -303,6 +324,8 @@ def main() -> None:
     parser.add_argument("--speed", default="1", help="simexchange --speed (N: prices move N times faster)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="py-spy the engine during each phase")
+    parser.add_argument("--no-probe", dest="probe", action="store_false",
+                        help="run the engine as plain manage.py (no per-hop timestamps)")
     parser.add_argument("--name", default="tick_to_order", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args()
     figures: dict[str, Any] = {"command": " ".join(sys.argv), "cpus": os.cpu_count()}

@@ -46,6 +46,8 @@ class Replace:
     cancel_arrived_ns: int
     cancel_answered_ns: int
     new_arrived_ns: int
+    old_client_order_id: str
+    new_client_order_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,8 @@ def replaces_from_trace(requests: Iterable[Mapping[str, Any]], run_of: Mapping[s
                     placements += 1
                 else:
                     replaces.append(Replace(run, Decimal(row["price"]), pending_cancel["arrived_ns"],
-                                            pending_cancel["answered_ns"], row["arrived_ns"]))
+                                            pending_cancel["answered_ns"], row["arrived_ns"],
+                                            pending_cancel["orig_client_order_id"], row["client_order_id"]))
                 pending_cancel = None
     return replaces, placements
 
@@ -183,3 +186,42 @@ def latency_figures(matched: Sequence[Matched]) -> dict[str, Any]:
             [(m.replace.new_arrived_ns - m.replace.cancel_answered_ns) * ms for m in matched]),
     }
     return figures
+
+
+def engine_hops(matched: Sequence[Matched], events: Mapping[str, list[Sequence[Any]]]) -> dict[str, Any]:
+    """Each hop of the replace path, joining the engine probe's events (by client id) with simexchange's trace."""
+    received = RedisSeen((str(sym), Decimal(bid), Decimal(ask), int(ns))
+                         for sym, bid, ask, ns in events.get("quote_received", []))
+    replace_at = _first_by_key((row[0], row[2]) for row in events.get("replace_called", []))
+    cancel_at = _first_by_key((row[0], row[1]) for row in events.get("cancel_called", []))
+    place_at = _first_by_key((row[0], row[1]) for row in events.get("place_called", []))
+    hops: dict[str, list[float]] = {name: [] for name in (
+        "1_exchange_to_engine", "2_engine_quote_to_replace_call", "3_replace_call_to_cancel_send",
+        "4_cancel_send_to_arrival", "5_cancel_at_exchange", "6_cancel_answer_to_place_send",
+        "7_place_send_to_arrival")}
+    ms = 1e-6
+    for m in matched:
+        r = m.replace
+        got = received.first_after(m.trigger)
+        replaced = replace_at.get(r.old_client_order_id)
+        cancelled = cancel_at.get(r.old_client_order_id)
+        placed = place_at.get(r.new_client_order_id)
+        if got is None or replaced is None or cancelled is None or placed is None:
+            continue
+        for name, value in zip(hops, (got - m.trigger.sent_ns, replaced - got, cancelled - replaced,
+                                      r.cancel_arrived_ns - cancelled, r.cancel_answered_ns - r.cancel_arrived_ns,
+                                      placed - r.cancel_answered_ns, r.new_arrived_ns - placed), strict=True):
+            hops[name].append(value * ms)
+    return {name: distribution(values) for name, values in hops.items()}
+
+
+def _first_by_key(rows: Iterable[tuple[Any, Any]]) -> dict[str, int]:
+    first: dict[str, int] = {}
+    for key, ns in rows:
+        first.setdefault(str(key), int(ns))
+    return first
+
+
+def durations(durations_ns: Mapping[str, Sequence[int]]) -> dict[str, Any]:
+    """The probe's wall durations per wrapped call, in ms."""
+    return {name: distribution([ns * 1e-6 for ns in values]) for name, values in sorted(durations_ns.items())}
