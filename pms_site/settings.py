@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "template_partials",
     "trading",
+    "risk",
     "algos",
     "access",
 ]

@@ -57,8 +57,8 @@ def maintenance_margin(brackets: Brackets, notional: Decimal) -> Decimal:
     return abs(notional) * tier.maint_margin_ratio - tier.cum
 
 
-def brackets_consistent(brackets: Brackets) -> str | None:
-    """Why a table is unusable (gaps, overlaps, cum not continuous), or None."""
+def brackets_consistent(brackets: Brackets, *, check_cum: bool = True) -> str | None:
+    """Why a table is unusable (gaps, overlaps, and with check_cum a cum that is not continuous), or None."""
     if not brackets:
         return "no brackets"
     if brackets[0].notional_floor != 0:
@@ -67,7 +67,7 @@ def brackets_consistent(brackets: Brackets) -> str | None:
         if tier.notional_floor != previous.notional_cap:
             return f"bracket starting at {tier.notional_floor} does not follow the cap {previous.notional_cap}"
         expected = previous.cum + tier.notional_floor * (tier.maint_margin_ratio - previous.maint_margin_ratio)
-        if tier.cum != expected:
+        if check_cum and tier.cum != expected:
             return f"bracket starting at {tier.notional_floor} has cum {tier.cum}, continuity needs {expected}"
     return None
 
@@ -119,8 +119,8 @@ def margin_ratio(maint: Decimal, margin_balance: Decimal) -> Decimal:
     return maint / margin_balance
 
 
-def liquidation_price(*, quantity: Decimal, entry_price: Decimal, brackets: Brackets,
-                      others: Decimal) -> Decimal | None:
+def liquidation_price(*, quantity: Decimal, entry_price: Decimal, brackets: Brackets, others: Decimal,
+                      hint: Bracket | None = None) -> Decimal | None:
     """Binance's cross liquidation price of one position; `others` = WB + UPNL1 - TMM1 of the rest.
 
     The bracket is the one the position's notional has *at the liquidation price* (Binance's formula
@@ -130,13 +130,27 @@ def liquidation_price(*, quantity: Decimal, entry_price: Decimal, brackets: Brac
         return None
     size = abs(quantity)
     side = 1 if quantity > 0 else -1
-    for tier in brackets:
-        price = (others + tier.cum - side * size * entry_price) / (size * tier.maint_margin_ratio - side * size)
-        if price <= 0:
-            continue
-        value = size * price
-        if value >= tier.notional_floor and (value < tier.notional_cap or tier is brackets[-1]):
+    last = brackets[-1]
+    if hint is not None:  # usually the liquidation notional is in the tier the position is in now
+        price = _candidate(hint, size, side, entry_price, others, last)
+        if price is not None:
             return price
+    for tier in brackets:
+        if tier is not hint:
+            price = _candidate(tier, size, side, entry_price, others, last)
+            if price is not None:
+                return price
+    return None
+
+
+def _candidate(tier: Bracket, size: Decimal, side: int, entry: Decimal, others: Decimal,
+               last: Bracket) -> Decimal | None:
+    price = (others + tier.cum - side * size * entry) / (size * tier.maint_margin_ratio - side * size)
+    if price <= 0:
+        return None
+    value = size * price
+    if value >= tier.notional_floor and (value < tier.notional_cap or tier is last):
+        return price
     return None
 
 
@@ -145,11 +159,14 @@ def account_margin(*, wallet_balance: Decimal, positions: Sequence[PositionInput
     """Every figure of a cross-margined sub-account at the given marks."""
     upnls: list[Decimal] = []
     maints: list[Decimal] = []
+    tiers: list[Bracket] = []
     upnl_total = maint_total = initial_total = notional_total = ZERO
     for item in positions:
         notional = abs(item.quantity) * item.mark_price
         upnl = (item.mark_price - item.entry_price) * item.quantity
-        maint = maintenance_margin(brackets[item.symbol], notional) if item.quantity else ZERO
+        tier = bracket_for(brackets[item.symbol], notional)
+        maint = notional * tier.maint_margin_ratio - tier.cum if item.quantity else ZERO
+        tiers.append(tier)
         upnls.append(upnl)
         maints.append(maint)
         upnl_total += upnl
@@ -158,14 +175,15 @@ def account_margin(*, wallet_balance: Decimal, positions: Sequence[PositionInput
         notional_total += notional
     margin_balance = wallet_balance + upnl_total
     views = []
-    for item, upnl, maint in zip(positions, upnls, maints, strict=True):
+    for item, upnl, maint, tier in zip(positions, upnls, maints, tiers, strict=True):
         others = wallet_balance + (upnl_total - upnl) - (maint_total - maint)
+        notional = abs(item.quantity) * item.mark_price
         views.append(PositionMargin(
             symbol=item.symbol, quantity=item.quantity, entry_price=item.entry_price, mark_price=item.mark_price,
-            notional=abs(item.quantity) * item.mark_price, unrealized_pnl=upnl, leverage=item.leverage,
-            initial_margin=abs(item.quantity) * item.mark_price / item.leverage, maint_margin=maint,
+            notional=notional, unrealized_pnl=upnl, leverage=item.leverage,
+            initial_margin=notional / item.leverage, maint_margin=maint,
             liquidation_price=liquidation_price(quantity=item.quantity, entry_price=item.entry_price,
-                                                brackets=brackets[item.symbol], others=others)))
+                                                brackets=brackets[item.symbol], others=others, hint=tier)))
     return AccountMargin(
         wallet_balance=wallet_balance, unrealized_pnl=upnl_total, margin_balance=margin_balance,
         initial_margin=initial_total, maint_margin=maint_total,

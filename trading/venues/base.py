@@ -83,6 +83,17 @@ class VenueBalance:
 
 
 @dataclass(frozen=True, slots=True)
+class LeverageTier:
+    """One row of GET /fapi/v1/leverageBracket: positions with notional in [floor, cap) use these rates."""
+
+    notional_floor: Decimal
+    notional_cap: Decimal
+    max_leverage: int
+    maint_margin_ratio: Decimal
+    cum: Decimal  # maintenance amount: maintenance margin = notional x ratio - cum
+
+
+@dataclass(frozen=True, slots=True)
 class Accepted:
     order: VenueOrder
 
@@ -208,6 +219,10 @@ class Venue(Protocol):
         ...
 
     async def balances(self) -> list[VenueBalance]: ...
+
+    async def leverage_brackets(self) -> dict[str, list[LeverageTier]]:
+        """Every symbol's notional and leverage brackets (margin and liquidation maths)."""
+        ...
 
     async def trades_since(self, *, symbol: str, since_ms: int) -> list[VenueTrade]: ...
 

@@ -57,6 +57,7 @@ USER_TRADES = Endpoint("GET /fapi/v1/userTrades", P.RECONCILE, 5)
 POSITIONS = Endpoint("GET /fapi/v3/positionRisk", P.RECONCILE, 5)
 BOOK_TICKER = Endpoint("GET /fapi/v1/ticker/bookTicker?symbol", P.RECONCILE, 2)
 ACCOUNT = Endpoint("GET /fapi/v3/account", P.RECONCILE, 5)
+LEVERAGE_BRACKET = Endpoint("GET /fapi/v1/leverageBracket", P.RECONCILE, 1)
 LISTEN_KEY = Endpoint("POST/PUT /fapi/v1/listenKey", P.RECONCILE, 1)
 
 

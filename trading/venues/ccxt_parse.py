@@ -16,6 +16,7 @@ from trading.domain.orders import OrderStatus
 from trading.domain.types import OrderType, Side
 from trading.venues.base import (
     AccountEvent,
+    LeverageTier,
     Mark,
     OrderEvent,
     Quote,
@@ -199,6 +200,16 @@ def balance_from_rest(info: Mapping[str, Any]) -> VenueBalance:
     """GET /fapi/v3/account `assets` item."""
     return VenueBalance(asset=str(info["asset"]), wallet_balance=dec(info.get("walletBalance")),
                         available_balance=dec(info.get("availableBalance")))
+
+
+def leverage_tiers_from_rest(item: Mapping[str, Any]) -> list[LeverageTier]:
+    """One GET /fapi/v1/leverageBracket item, read like ccxt's parse_market_leverage_tiers (notionalFloor or
+    qtyFloor, notionalCap or qtyCap, maintMarginRatio, initialLeverage) plus `cum`, which ccxt leaves in info."""
+    return [LeverageTier(notional_floor=dec(b.get("notionalFloor", b.get("qtyFloor"))),
+                         notional_cap=dec(b.get("notionalCap", b.get("qtyCap"))),
+                         max_leverage=int(b["initialLeverage"]), maint_margin_ratio=dec(b["maintMarginRatio"]),
+                         cum=dec(b.get("cum")))
+            for b in sorted(item.get("brackets", []), key=lambda b: int(b.get("bracket", 0)))]
 
 
 def instrument_from_exchange_info(symbol_info: Mapping[str, Any]) -> InstrumentRules:

@@ -24,6 +24,7 @@ from trading.venues import ccxt_parse as parse
 from trading.venues.base import (
     Accepted,
     Ambiguous,
+    LeverageTier,
     Mark,
     OrderRequest,
     Quote,
@@ -44,6 +45,7 @@ from trading.venues.ccxt_client import (
     CANCEL,
     CANCEL_BATCH,
     EXCHANGE_INFO,
+    LEVERAGE_BRACKET,
     LISTEN_KEY,
     OPEN_ORDERS_ALL,
     OPEN_ORDERS_SYMBOL,
@@ -249,6 +251,12 @@ class CcxtVenue(CcxtSession):
     async def balances(self) -> list[VenueBalance]:
         reply = await self._checked_read(ACCOUNT, self._ex.fapiPrivateV3GetAccount, {})
         return [parse.balance_from_rest(item) for item in reply.get("assets", [])]
+
+    async def leverage_brackets(self) -> dict[str, list[LeverageTier]]:
+        """GET /fapi/v1/leverageBracket (the endpoint ccxt's fetch_leverage_tiers calls), raw for exact cum."""
+        reply = await self._checked_read(LEVERAGE_BRACKET, self._ex.fapiPrivateGetLeverageBracket, {})
+        items = reply if isinstance(reply, list) else [reply]
+        return {str(item["symbol"]): parse.leverage_tiers_from_rest(item) for item in items}
 
     async def trades_since(self, *, symbol: str, since_ms: int) -> list[VenueTrade]:
         """The account's trades in `symbol` from `since_ms` on, oldest first, each with its client order id."""

@@ -16,6 +16,7 @@ from trading.venues import ccxt_parse as binance  # Binance's wire vocabulary; n
 from trading.venues.base import (
     Accepted,
     AccountEvent,
+    LeverageTier,
     Mark,
     OrderEvent,
     OrderRequest,
@@ -147,6 +148,11 @@ class InProcessVenue:
     async def balances(self) -> list[VenueBalance]:
         account = self.engine.account(self.account_id)
         return [VenueBalance("USDT", account.wallet_balance, account.available_balance)]
+
+    async def leverage_brackets(self) -> dict[str, list[LeverageTier]]:
+        return {symbol: [LeverageTier(t.notional_floor, t.notional_cap, t.initial_leverage, t.maint_margin_ratio,
+                                      t.cum) for t in table]
+                for symbol, table in self.engine.leverage_brackets().items()}
 
     async def trades_since(self, *, symbol: str, since_ms: int) -> list[VenueTrade]:
         trades = []

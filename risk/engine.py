@@ -1,0 +1,403 @@
+"""RiskEngine: the engine process's pre-trade hook, tick-driven margin, auto-deleverage and circuit breakers.
+
+State lives in memory (loaded from the database at start); every check is a pure function over it.
+Ticks of a held symbol re-evaluate the sub-accounts holding it at most every `eval_interval_ms` each;
+fills re-evaluate at once. Trips change the in-memory state first (the next check already sees them),
+then are recorded, cancel working orders in scope and stop its algos.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from core.clock import SYSTEM_CLOCK, Clock
+from risk.domain.adl import DEFAULT_COOLDOWN_MS, AdlMemory, AdlStep, adl_decide
+from risk.domain.breakers import (
+    EquityHistory,
+    EventWindow,
+    Trip,
+    TripKind,
+    equity_trips,
+    order_rate_trip,
+    rejection_storm_trip,
+)
+from risk.domain.limits import NO_LIMITS, GlobalLimits, SubAccountLimits
+from risk.domain.margin import DEFAULT_LEVERAGE, AccountMargin, Brackets, PositionInput, account_margin
+from risk.domain.monitors import concentration
+from risk.domain.pretrade import AccountBook, GlobalBook, pre_trade_check
+from risk.domain.states import GLOBAL, Scope, ScopeKind, ScopeState, TradingState, algo_scope, sub_account_scope
+from risk.snapshots import snapshot_data
+from trading.domain.client_ids import OrderOrigin
+from trading.domain.instruments import InstrumentRules
+from trading.domain.records import FillBooked, OrderIntent
+from trading.domain.types import OrderType, Side
+from trading.engine.hooks import Denial, EventSink, discard_events
+from trading.engine.order_manager import OrderManager
+from trading.events import account_group
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal(0)
+EVAL_INTERVAL_MS = 2_000
+STORM_THRESHOLD, STORM_WINDOW_MS = 20, 60_000
+
+StopAlgos = Callable[[Scope], Awaitable[None]]
+SnapshotSink = Callable[[int, dict[str, Any]], Coroutine[Any, Any, None]]
+
+
+class RiskStore(Protocol):
+    """Where trips and ADL actions are recorded (PostgreSQL live, memory in backtests)."""
+
+    async def record_trip(self, scope: Scope, trip: Trip) -> None: ...
+
+    async def record_adl(self, *, sub_account_id: int, step: AdlStep, symbol: str, side: str, quantity: Decimal,
+                         client_order_id: str, result: str) -> None: ...
+
+
+@dataclass
+class MemoryRiskStore:
+    trips: list[tuple[Scope, Trip]] = field(default_factory=list)
+    adl: list[dict[str, Any]] = field(default_factory=list)
+
+    async def record_trip(self, scope: Scope, trip: Trip) -> None:
+        self.trips.append((scope, trip))
+
+    async def record_adl(self, *, sub_account_id: int, step: AdlStep, symbol: str, side: str, quantity: Decimal,
+                         client_order_id: str, result: str) -> None:
+        self.adl.append({"sub_account_id": sub_account_id, "tier": step.tier.level, "symbol": symbol, "side": side,
+                         "quantity": quantity, "client_order_id": client_order_id, "result": result})
+
+
+@dataclass
+class SubAccountRisk:
+    book: AccountBook
+    wallet: Decimal = ZERO
+    entries: dict[str, Decimal] = field(default_factory=dict)
+    equity: EquityHistory = field(default_factory=EquityHistory)
+    attempts: EventWindow = field(default_factory=EventWindow)
+    rejections: EventWindow = field(default_factory=lambda: EventWindow(STORM_WINDOW_MS))
+    last_eval_ms: int = -(10**15)
+    margin: AccountMargin | None = None
+    adl_last: AdlMemory | None = None
+    adl_running: bool = False
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    eval_interval_ms: int = EVAL_INTERVAL_MS
+    adl_cooldown_ms: int = DEFAULT_COOLDOWN_MS
+    storm_threshold: int = STORM_THRESHOLD
+    storm_window_ms: int = STORM_WINDOW_MS
+
+
+DEFAULT_CONFIG = RiskConfig()
+
+
+class RiskEngine:
+    """Implements trading.engine.hooks.PreTradeCheck; feed it fills (on_fill) and ticks (on_quote / on_tick)."""
+
+    def __init__(self, *, manager: OrderManager, brackets: Mapping[str, Brackets],
+                 instruments: Mapping[str, InstrumentRules], store: RiskStore, clock: Clock = SYSTEM_CLOCK,
+                 publish: EventSink = discard_events, stop_algos: StopAlgos | None = None,
+                 snapshots: SnapshotSink | None = None, config: RiskConfig = DEFAULT_CONFIG) -> None:
+        self.manager, self.brackets, self.instruments = manager, dict(brackets), dict(instruments)
+        self.store, self.clock, self.publish = store, clock, publish
+        self.stop_algos, self.snapshots, self.config = stop_algos, snapshots, config
+        self.world = GlobalBook()
+        self.subs: dict[int, SubAccountRisk] = {}
+        self.states: dict[Scope, ScopeState] = {}
+        self.holders: dict[str, set[int]] = {}  # symbol -> sub-accounts holding it
+        self._own: OrderIntent | None = None  # the ADL order being placed: it passes its own check
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.checks = 0
+
+    # -- loading ------------------------------------------------------------------------------------
+    def load(self, *, limits: Mapping[int, SubAccountLimits], global_limits: GlobalLimits,
+             states: Mapping[Scope, ScopeState], wallets: Mapping[int, Decimal],
+             positions: list[tuple[int, str, Decimal, Decimal]]) -> None:
+        """Start-up state: limits, non-active states, wallet balances, (sub, symbol, quantity, entry) positions."""
+        self.world.limits = global_limits
+        self.states = dict(states)
+        for sub_account_id in set(limits) | set(wallets):
+            self._sub(sub_account_id).book.limits = limits.get(sub_account_id, NO_LIMITS)
+        for sub_account_id, wallet in wallets.items():
+            self._sub(sub_account_id).wallet = wallet
+        for sub_account_id, symbol, quantity, entry in positions:
+            self._set_position(sub_account_id, symbol, quantity, entry)
+
+    def set_limits(self, limits: Mapping[int, SubAccountLimits], global_limits: GlobalLimits) -> None:
+        self.world.limits = global_limits
+        for sub_account_id, sub in self.subs.items():
+            sub.book.limits = limits.get(sub_account_id, NO_LIMITS)
+        for sub_account_id in set(limits) - set(self.subs):
+            self._sub(sub_account_id).book.limits = limits[sub_account_id]
+
+    def _sub(self, sub_account_id: int) -> SubAccountRisk:
+        sub = self.subs.get(sub_account_id)
+        if sub is None:
+            sub = self.subs[sub_account_id] = SubAccountRisk(AccountBook(sub_account_id))
+        return sub
+
+    def _set_position(self, sub_account_id: int, symbol: str, quantity: Decimal, entry: Decimal) -> None:
+        sub = self._sub(sub_account_id)
+        before = sub.book.positions.get(symbol, ZERO)
+        sub.book.positions[symbol] = quantity
+        sub.entries[symbol] = entry
+        self.world.net[symbol] = self.world.net.get(symbol, ZERO) + quantity - before
+        self.world.gross[symbol] = self.world.gross.get(symbol, ZERO) + abs(quantity) - abs(before)
+        holders = self.holders.setdefault(symbol, set())
+        if quantity:
+            holders.add(sub_account_id)
+        else:
+            holders.discard(sub_account_id)
+
+    # -- the pre-trade hook -------------------------------------------------------------------------
+    def check(self, intent: OrderIntent, *, reference_price: Decimal | None) -> Denial | None:
+        """PreTradeCheck: None to allow, a Denial with the reason otherwise. Never raises."""
+        if intent is self._own:
+            return None
+        try:
+            return self._check(intent, reference_price)
+        except Exception as exc:  # fail closed, loudly
+            logger.exception("risk check failed")
+            return Denial(f"risk check failed ({type(exc).__name__}); order refused", "risk_error")
+
+    def _check(self, intent: OrderIntent, reference_price: Decimal | None) -> Denial | None:
+        self.checks += 1
+        now = self.clock.now_ms()
+        sub = self._sub(intent.sub_account_id)
+        book = sub.book
+        if book.limits.max_open_orders is not None or book.limits.max_position_notional is not None:
+            self._count_working(book)
+        scope_states = (self.states.get(GLOBAL), self.states.get(sub_account_scope(intent.sub_account_id)),
+                        self.states.get(algo_scope(intent.algo_run_id)) if intent.algo_run_id is not None else None)
+        attempts = sub.attempts.add(now)
+        if reference_price is None:  # the OrderManager's price source had none fresh: the last tick's mark
+            reference_price = self.world.marks.get(intent.symbol)
+        decision = pre_trade_check(intent, book=book, world=self.world, reference_price=reference_price,
+                                   now_ms=now, states=scope_states)
+        if decision.allowed:
+            book.orders.add(now)
+            return None
+        runaway = order_rate_trip(attempts, book.limits.max_orders_per_minute)
+        if runaway is not None:
+            self.trip(self._offender(intent), runaway)
+        self.note_rejection(intent.sub_account_id, intent.algo_run_id)
+        return Denial(decision.reason, decision.code or "risk_denied")
+
+    def _count_working(self, book: AccountBook) -> None:
+        """Open orders and the unfilled quantity of exposure-adding orders, from the OrderManager's live set."""
+        count = 0
+        buys: dict[str, Decimal] = {}
+        sells: dict[str, Decimal] = {}
+        for live in self.manager.live.values():
+            order = live.order
+            if order.sub_account_id != book.sub_account_id:
+                continue
+            count += 1
+            if not order.reduce_only:
+                side = buys if order.side is Side.BUY else sells
+                side[order.symbol] = side.get(order.symbol, ZERO) + order.quantity - order.filled_quantity
+        book.open_orders, book.working_buy, book.working_sell = count, buys, sells
+
+    @staticmethod
+    def _offender(intent: OrderIntent) -> Scope:
+        """An algo's misbehaviour halts the algo; a manual flood halts the sub-account."""
+        return algo_scope(intent.algo_run_id) if intent.algo_run_id is not None else sub_account_scope(
+            intent.sub_account_id)
+
+    def note_rejection(self, sub_account_id: int, algo_run_id: int | None = None) -> None:
+        """A refused order (by risk or by the exchange); a storm of them halts the offender."""
+        sub = self._sub(sub_account_id)
+        sub.rejections.window_ms = self.config.storm_window_ms
+        count = sub.rejections.add(self.clock.now_ms())
+        storm = rejection_storm_trip(count, self.config.storm_threshold, self.config.storm_window_ms)
+        if storm is not None:
+            scope = algo_scope(algo_run_id) if algo_run_id is not None else sub_account_scope(sub_account_id)
+            self.trip(scope, storm)
+
+    # -- fills and ticks ----------------------------------------------------------------------------
+    def on_fill(self, booked: FillBooked) -> None:
+        """After a fill is booked: the position, the wallet (realized PnL less fees), then a re-evaluation."""
+        position = booked.position
+        sub = self._sub(booked.sub_account_id)
+        sub.wallet += booked.change.realized_pnl - booked.change.fee
+        self._set_position(booked.sub_account_id, position.symbol, position.quantity, position.average_entry)
+        self.evaluate(booked.sub_account_id)
+
+    def on_wallet_change(self, sub_account_id: int, amount: Decimal) -> None:
+        """Deposits, withdrawals and funding booked outside fills."""
+        self._sub(sub_account_id).wallet += amount
+        self.evaluate(sub_account_id)
+
+    def on_tick(self, l1: Any) -> None:
+        """MarketDataService.subscribe callback (an L1 with mark_price, bid, ask)."""
+        self.on_quote(l1.symbol, bid=l1.bid, ask=l1.ask, mark=l1.mark_price)
+
+    def on_quote(self, symbol: str, *, bid: Decimal | None = None, ask: Decimal | None = None,
+                 mark: Decimal | None = None) -> None:
+        price = mark if mark is not None else ((bid + ask) / 2 if bid is not None and ask is not None else None)
+        if price is None or price <= 0:
+            return
+        self.world.marks[symbol] = price
+        now = self.clock.now_ms()
+        for sub_account_id in list(self.holders.get(symbol, ())):
+            if now - self.subs[sub_account_id].last_eval_ms >= self.config.eval_interval_ms:
+                self.evaluate(sub_account_id)
+
+    # -- evaluation ---------------------------------------------------------------------------------
+    def margin_of(self, sub_account_id: int) -> AccountMargin:
+        sub = self._sub(sub_account_id)
+        inputs = []
+        for symbol, quantity in sub.book.positions.items():
+            if not quantity:
+                continue
+            entry = sub.entries.get(symbol, ZERO)
+            mark = self.world.marks.get(symbol) or entry
+            inputs.append(PositionInput(symbol, quantity, entry, mark, self._leverage(sub.book.limits, symbol)))
+        return account_margin(wallet_balance=sub.wallet, positions=inputs, brackets=self.brackets)
+
+    def _leverage(self, limits: SubAccountLimits, symbol: str) -> int:
+        wanted = int(limits.max_leverage) if limits.max_leverage is not None else DEFAULT_LEVERAGE
+        return max(1, min(wanted, self.brackets[symbol][0].max_leverage))
+
+    def evaluate(self, sub_account_id: int) -> AccountMargin:
+        """Margin, monitors, breakers and ADL for one sub-account, now."""
+        sub = self._sub(sub_account_id)
+        now = self.clock.now_ms()
+        sub.last_eval_ms = now
+        margin = self.margin_of(sub_account_id)
+        sub.margin = margin
+        sub.book.margin_balance = margin.margin_balance
+        sub.equity.record(now, margin.margin_balance)
+        for trip in equity_trips(sub.book.limits, sub.equity, margin.margin_balance):
+            self.trip(sub_account_scope(sub_account_id), trip)
+        self._maybe_deleverage(sub_account_id, sub, margin, now)
+        state = self.states.get(sub_account_scope(sub_account_id))
+        data = snapshot_data(sub_account_id, margin, state=state.state.value if state else "active", at_ms=now,
+                             extra=self._monitors(sub, margin))
+        self.publish(account_group(sub_account_id), "margin_updated", data)
+        if self.snapshots is not None:
+            self._spawn(self.snapshots(sub_account_id, data))
+        return margin
+
+    @staticmethod
+    def _monitors(sub: SubAccountRisk, margin: AccountMargin) -> dict[str, Any]:
+        focus = concentration({p.symbol: p.notional for p in margin.positions}, margin.margin_balance)
+        drawdown = ZERO if sub.equity.peak <= 0 else max(ZERO, (sub.equity.peak - margin.margin_balance)
+                                                          / sub.equity.peak * 100)
+        return {"drawdown_pct": str(drawdown), "equity_peak": str(sub.equity.peak),
+                "day_open_equity": str(sub.equity.day_open), "largest_symbol": focus.symbol,
+                "largest_share_of_gross": str(focus.share_of_gross),
+                "largest_share_of_equity": str(focus.share_of_equity)}
+
+    # -- auto-deleverage ----------------------------------------------------------------------------
+    def _maybe_deleverage(self, sub_account_id: int, sub: SubAccountRisk, margin: AccountMargin, now: int) -> None:
+        if sub.adl_running:
+            return
+        positions = {p.symbol: (p.quantity, p.notional) for p in margin.positions}
+        steps = {symbol: rules.step_size for symbol, rules in self.instruments.items()}
+        step = adl_decide(ratio=margin.margin_ratio, positions=positions, step_sizes=steps, last=sub.adl_last,
+                          now_ms=now, cooldown_ms=self.config.adl_cooldown_ms)
+        if step is None:
+            return
+        sub.adl_last = AdlMemory(step.tier.level, now)
+        sub.adl_running = True
+        self.publish("risk", "adl_triggered", {
+            "sub_account_id": sub_account_id, "tier": step.tier.level, "margin_ratio": str(margin.margin_ratio),
+            "reductions": [{"symbol": r.symbol, "quantity": str(r.quantity)} for r in step.reductions],
+            "message": step.reason})
+        self._spawn(self._deleverage(sub_account_id, sub, step))
+
+    async def _deleverage(self, sub_account_id: int, sub: SubAccountRisk, step: AdlStep) -> None:
+        try:
+            for reduction in step.reductions:
+                position = sub.book.positions.get(reduction.symbol, ZERO)
+                if not position:
+                    continue
+                side = Side.SELL if position > 0 else Side.BUY
+                quantity = min(reduction.quantity, abs(position))
+                intent = OrderIntent(sub_account_id, reduction.symbol, side, OrderType.MARKET, quantity,
+                                     reduce_only=True, origin=OrderOrigin.MKT)
+                self._own = intent
+                try:
+                    result = await self.manager.place(intent)
+                finally:
+                    self._own = None
+                outcome = "placed" if result.ok else f"refused: {result.reason}"
+                await self.store.record_adl(sub_account_id=sub_account_id, step=step, symbol=reduction.symbol,
+                                            side=side.value, quantity=quantity,
+                                            client_order_id=result.client_order_id or "", result=outcome)
+                if not result.ok:
+                    self.publish("risk", "risk_alert", {
+                        "kind": "adl_failed", "sub_account_id": sub_account_id,
+                        "message": f"ADL {side.value} {quantity} {reduction.symbol} refused: {result.reason}"})
+        finally:
+            sub.adl_running = False
+
+    # -- breakers -----------------------------------------------------------------------------------
+    def trip(self, scope: Scope, trip: Trip) -> bool:
+        """Move a scope to the trip's state unless it is already at least that strict; True when it moved."""
+        current = self.states.get(scope)
+        if current is not None and current.state.severity >= trip.state.severity:
+            return False
+        self.states[scope] = ScopeState(scope, trip.state, trip.reason)
+        self.publish("risk", "circuit_breaker", {"scope": scope.kind.value, "key": scope.key,
+                                                 "state": trip.state.value, "trigger": trip.kind.value,
+                                                 "reason": trip.reason})
+        self._spawn(self._after_trip(scope, trip))
+        return True
+
+    async def _after_trip(self, scope: Scope, trip: Trip) -> None:
+        if trip.state is TradingState.HALTED:
+            await self.halt_effects(scope)
+        await self.store.record_trip(scope, trip)
+
+    async def halt_effects(self, scope: Scope) -> None:
+        """HALTED: cancel the working orders in scope and stop its algos."""
+        if scope.kind is ScopeKind.SUB_ACCOUNT:
+            await self.manager.cancel_all(sub_account_id=scope.key)
+        elif scope.kind is ScopeKind.ALGO:
+            await self.manager.cancel_all(algo_run_id=scope.key)
+        else:
+            await self.manager.cancel_all()
+        if self.stop_algos is not None:
+            await self.stop_algos(scope)
+
+    async def apply_states(self, states: Mapping[Scope, ScopeState]) -> None:
+        """States reloaded from the database (manual trips and resets): newly halted scopes are enforced."""
+        before = self.states
+        self.states = dict(states)
+        for scope, state in states.items():
+            previous = before.get(scope)
+            if state.state is TradingState.HALTED and (previous is None or previous.state is not TradingState.HALTED):
+                await self.halt_effects(scope)
+
+    def manual_trip(self, scope: Scope, state: TradingState, reason: str) -> bool:
+        """In-process kill switch (tests, backtests); the audited path is risk.services.breaker_trip."""
+        return self.trip(scope, Trip(TripKind.MANUAL, state, reason))
+
+    # -- tasks --------------------------------------------------------------------------------------
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("risk task failed", exc_info=task.exception())
+
+    async def settle(self) -> None:
+        """Wait for the effects spawned so far (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,41 @@
+"""Risk snapshots per sub-account: what the engine computed, as plain JSON in Redis for fast reads."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from risk.domain.margin import AccountMargin
+
+SNAPSHOT_TTL_S = 30
+
+
+def snapshot_key(sub_account_id: int) -> str:
+    return f"pms:risk:snapshot:{sub_account_id}"
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def snapshot_data(sub_account_id: int, margin: AccountMargin, *, state: str, at_ms: int,
+                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A sub-account's margin figures as strings (Decimal never crosses a process boundary as float)."""
+    return {
+        "sub_account_id": sub_account_id, "state": state, "at_ms": at_ms,
+        "wallet_balance": str(margin.wallet_balance), "unrealized_pnl": str(margin.unrealized_pnl),
+        "margin_balance": str(margin.margin_balance), "initial_margin": str(margin.initial_margin),
+        "maint_margin": str(margin.maint_margin), "margin_ratio": str(margin.margin_ratio),
+        "available_balance": str(margin.available_balance), "total_notional": str(margin.total_notional),
+        "positions": [{
+            "symbol": p.symbol, "quantity": str(p.quantity), "entry_price": str(p.entry_price),
+            "mark_price": str(p.mark_price), "notional": str(p.notional), "unrealized_pnl": str(p.unrealized_pnl),
+            "leverage": p.leverage, "initial_margin": str(p.initial_margin), "maint_margin": str(p.maint_margin),
+            "liquidation_price": _text(p.liquidation_price)} for p in margin.positions],
+        **(extra or {}),
+    }
+
+
+def snapshot_encode(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"))
