@@ -185,3 +185,62 @@ def signed_request(base_url: str, api_key: str, secret: str, path: str, method: 
                                      headers={"X-MBX-APIKEY": api_key})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
+
+
+# Short beat intervals and no debounce waits, so a test sees a sweep within seconds.
+FAST_SWEEPS = {"PMS_RECON_POSITION_SYNC_S": "2", "PMS_RECON_ORDER_SYNC_S": "2", "PMS_RECON_ORPHAN_SWEEP_S": "3",
+               "PMS_USER_STREAM_CHECK_S": "2", "PMS_ENGINE_HEARTBEAT_CHECK_S": "2", "PMS_RECON_DEBOUNCE_S": "1.5",
+               "PMS_RECON_ACTIVITY_S": "1", "PMS_RECON_IN_FLIGHT_TOLERANCE_S": "2",
+               "PMS_RECON_MISSING_ORDER_MISSES": "1"}
+
+
+def start_celery(system: System, role: str, name: str, extra_env: dict[str, str] | None = None,
+                 ) -> subprocess.Popen[bytes]:
+    """A real Celery worker or beat on the system's environment; its log is `<name>.log` in the workdir."""
+    env = system.engine_env()
+    env.update(FAST_SWEEPS)
+    env.update(extra_env or {})
+    if role == "worker":
+        args = ["worker", "--loglevel", "INFO", "--concurrency", "1", "--without-gossip", "--without-mingle",
+                "--without-heartbeat", "-n", f"{name}@%h"]
+    else:
+        args = ["beat", "--loglevel", "INFO", "--schedule", str(system.workdir / f"{name}-schedule")]
+    log = (system.workdir / f"{name}.log").open("ab")
+    process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "pms_site", *args], cwd=REPO, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    system.processes.append(process)
+    return process
+
+
+def celery_log(system: System, name: str) -> str:
+    path = system.workdir / f"{name}.log"
+    return path.read_text(errors="replace")[-5000:] if path.exists() else ""
+
+
+class GroupListener:
+    """Collects the live events sent to one channel-layer group (what a dashboard page would receive)."""
+
+    def __init__(self, group: str) -> None:
+        from asgiref.sync import async_to_sync
+        from channels.layers import channel_layers
+
+        self._sync = async_to_sync
+        self.layer = channel_layers.make_backend("default")  # its own: a cached layer is bound to an old loop
+        self.channel = async_to_sync(self.layer.new_channel)()
+        async_to_sync(self.layer.group_add)(group, self.channel)
+
+    def take(self, wait_s: float = 0.5) -> list[dict[str, Any]]:
+        """Events received since the last call (waits up to `wait_s` for the first one)."""
+        import asyncio
+
+        async def drain() -> list[dict[str, Any]]:
+            received: list[dict[str, Any]] = []
+            timeout = wait_s
+            while True:
+                try:
+                    received.append(await asyncio.wait_for(self.layer.receive(self.channel), timeout))
+                except TimeoutError:
+                    return received
+                timeout = 0.05
+
+        return self._sync(drain)()
