@@ -86,20 +86,20 @@ class Replay:
         self.stats.events += 1
         kind = type(event)
         if kind is BookTicker:
-            await self._on_book_ticker(event)  # type: ignore[arg-type]
+            if event.symbol in self.symbols:
+                await self._quote(event)  # type: ignore[arg-type]
+                self._quoted.add(event.symbol)
+                self._after_quote(event)  # type: ignore[arg-type]
+            else:
+                world.exchange.on_book_ticker(event)  # type: ignore[arg-type]
         elif kind is Trade:
             await self._on_trade(event)  # type: ignore[arg-type]
         elif world.exchange.on_mark_price(event):  # type: ignore[arg-type]
             await world.pump()
-        if world.venue.events_pending():  # e.g. the fills of a market order an algo just sent
+        if not world.venue.no_events_pending():  # e.g. the fills of a market order an algo just sent
             await world.pump()
 
-    async def _on_book_ticker(self, quote: BookTicker) -> None:
-        if quote.symbol not in self.symbols:
-            self.world.exchange.on_book_ticker(quote)
-            return
-        self._quoted.add(quote.symbol)
-        await self._quote(quote)
+    def _after_quote(self, quote: BookTicker) -> None:
         stats = self.stats
         stats.quotes += 1
         if self.record_prices:
@@ -122,8 +122,7 @@ class Replay:
             await world.pump()  # fills first: an algo decides on this quote knowing what it already got
         if self.before_quote is not None:
             await self.before_quote(quote)
-        world.ticks.push(quote.symbol, quote.bid_price, quote.ask_price, quote.event_time_ms)
-        if world.ticks.subscribers(quote.symbol):
+        if world.ticks.push(quote.symbol, quote.bid_price, quote.ask_price, quote.event_time_ms):
             await asyncio.sleep(0)  # the AlgoEngine hands each quote to its runners as a task: let them run
         if self.after_quote is not None:
             await self.after_quote(quote)

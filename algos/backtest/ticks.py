@@ -28,7 +28,7 @@ class ReplayTicks:
 
     def __init__(self) -> None:
         self._subscribers: dict[str, list[Callable[[Any], None]]] = {}
-        self._latest: dict[str, ReplayL1] = {}
+        self._latest: dict[str, tuple[Decimal, Decimal, int]] = {}
         self._mids: dict[str, Decimal] = {}
 
     def subscribe(self, symbol: str, callback: Callable[[Any], None]) -> Callable[[], None]:
@@ -53,7 +53,7 @@ class ReplayTicks:
             latest = self._latest.get(symbol)
             if latest is None:
                 return None
-            mid = self._mids[symbol] = (latest.bid + latest.ask) / TWO
+            mid = self._mids[symbol] = (latest[0] + latest[1]) / TWO
         return mid
 
     def touch_price(self, symbol: str, *, buying: bool) -> Decimal | None:
@@ -61,20 +61,21 @@ class ReplayTicks:
         latest = self._latest.get(symbol)
         if latest is None:
             return None
-        return latest.ask if buying else latest.bid
+        return latest[1] if buying else latest[0]
 
-    def note(self, symbol: str, bid: Decimal, ask: Decimal, time_ms: int) -> ReplayL1:
+    def note(self, symbol: str, bid: Decimal, ask: Decimal, time_ms: int) -> None:
         """Store the quote as the symbol's price, without handing it to anyone yet."""
-        l1 = ReplayL1(symbol, bid, ask, time_ms)
-        self._latest[symbol] = l1
+        self._latest[symbol] = (bid, ask, time_ms)
         self._mids.pop(symbol, None)  # the mid is computed only when someone asks
-        return l1
 
-    def push(self, symbol: str, bid: Decimal, ask: Decimal, time_ms: int) -> ReplayL1:
-        """Store the quote and hand it to every subscriber (in subscription order)."""
-        l1 = self.note(symbol, bid, ask, time_ms)
+    def push(self, symbol: str, bid: Decimal, ask: Decimal, time_ms: int) -> bool:
+        """Store the quote and hand it to every subscriber (in subscription order); False when nobody listens."""
+        self._latest[symbol] = (bid, ask, time_ms)
+        self._mids.pop(symbol, None)
         callbacks = self._subscribers.get(symbol)
-        if callbacks:
-            for callback in tuple(callbacks):
-                callback(l1)
-        return l1
+        if not callbacks:
+            return False
+        l1 = ReplayL1(symbol, bid, ask, time_ms)
+        for callback in tuple(callbacks):
+            callback(l1)
+        return True

@@ -59,6 +59,7 @@ class RecordingVenue(InProcessVenue):
         self.sent: list[SentOrder] = []
         self.trace = trace  # shared with the event sink, so sends and algo events keep their true order
         self._sides: dict[str, tuple[str, Decimal | None, Decimal]] = {}
+        self.no_events_pending = self._events.empty  # the replay asks after every event: a bound method
 
     def events_pending(self) -> bool:
         return not self._events.empty()
