@@ -244,3 +244,24 @@ class GroupListener:
                 timeout = 0.05
 
         return self._sync(drain)()
+
+
+def start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    """A private redis-server on a free loopback port (never the shared one): tests may stop it."""
+    port = port or free_port()
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(workdir)],
+                               stdout=(workdir / f"redis-{port}.log").open("ab"), stderr=subprocess.STDOUT)
+    import redis as redis_client
+
+    client = redis_client.Redis(port=port, socket_connect_timeout=0.2)
+    wait_until(lambda: _pings(client), timeout_s=10, what="redis-server to start")
+    client.close()
+    return process, port
+
+
+def _pings(client: Any) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
