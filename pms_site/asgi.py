@@ -1,4 +1,5 @@
-"""ASGI entry point; static files are served by the app itself so one process is enough."""
+"""ASGI entry point: HTTP (Django; static files served by the app itself, so one process is enough) and the
+pages' websockets (Channels), which only accept allowed origins and signed-in sessions."""
 
 import os
 
@@ -6,4 +7,15 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pms_site.settings")
-application = ASGIStaticFilesHandler(get_asgi_application())
+django_application = get_asgi_application()  # before anything imports models
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from trading.web.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter({
+    "http": ASGIStaticFilesHandler(django_application),
+    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+})

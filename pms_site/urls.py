@@ -8,6 +8,7 @@ from pms_site import health
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("trading.api.urls")),
+    path("", include("trading.web.urls")),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
     path("metrics", health.metrics),

@@ -1,0 +1,1 @@
+"""Operator pages: server-rendered, one template per page with partials that the websocket re-sends."""

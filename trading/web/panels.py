@@ -1,0 +1,143 @@
+"""The live panels of each page: what each shows (from selectors) and which events make it stale.
+
+Pages render them inline; the websocket consumer re-renders the same partials and pushes them as
+out-of-band swaps, so a page and its live updates can never disagree about how a panel looks.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from core.clock import SYSTEM_CLOCK, Clock
+from trading.models import Instrument
+from trading.selectors import (
+    algo_run_list,
+    engine_status_read,
+    equity_curve,
+    fill_list,
+    ledger_list,
+    market_l1_many,
+    order_list,
+    subaccount_get_visible,
+    subaccount_overview,
+    subaccount_overview_list,
+)
+
+PAGE_PANELS: dict[str, tuple[str, ...]] = {
+    "desk": ("status", "desk-table"),
+    "account": ("status", "summary", "positions", "orders", "algos", "fills", "ledger", "equity"),
+    "market": ("status", "quotes"),
+}
+ACCOUNT_EVENTS: dict[str, tuple[str, ...]] = {
+    "fill": ("summary", "positions", "orders", "algos", "fills", "ledger", "equity", "desk-table"),
+    "position_updated": ("summary", "positions", "desk-table"),
+    "margin_updated": ("summary", "desk-table"),
+    "order_updated": ("orders", "algos"),
+    "order_rejected": ("orders", "algos"),
+}
+ALGO_EVENT_PANELS = ("algos", "orders")
+# Panels re-rendered on a timer: marks move without an event reaching the web, and a dropped channel-layer
+# message must not leave a panel wrong for long.
+TICK_PANELS = {"status": 2.0, "quotes": 1.0, "positions": 2.0, "summary": 2.0, "desk-table": 2.0}
+FULL_REFRESH_S = 10.0
+
+
+def panels_for_event(page: str, event: str) -> tuple[str, ...]:
+    if event == "engine_state" or event == "risk_alert":
+        wanted: tuple[str, ...] = ("status",)
+    elif event in ACCOUNT_EVENTS:
+        wanted = ACCOUNT_EVENTS[event]
+    elif event.startswith(("chase_", "twap_", "scalper_", "trail_stop_")):
+        wanted = ALGO_EVENT_PANELS
+    else:
+        wanted = ()
+    return tuple(panel for panel in wanted if panel in PAGE_PANELS.get(page, ()))
+
+
+def status_context(clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+    engine = engine_status_read(now_ms=clock.now_ms())
+    return {"engine": engine, "engine_ok": engine["status"] == "running"}
+
+
+def account_context(*, user: Any, sub_account_id: int, panel: str | None = None) -> dict[str, Any]:
+    """Everything the account page shows (or just what `panel` needs)."""
+    sub_account = subaccount_get_visible(user=user, sub_account_id=sub_account_id)
+    context: dict[str, Any] = {"sub_account": sub_account}
+    if panel in (None, "summary", "positions"):
+        context["overview"] = subaccount_overview(sub_account=sub_account)
+    if panel in (None, "orders"):
+        context["orders"] = list(order_list(sub_account_id=sub_account.pk, open_only=True)[:50])
+    if panel in (None, "algos"):
+        context["algos"] = [_with_progress(run) for run in algo_run_list(sub_account_ids=[sub_account.pk])[:20]]
+    if panel in (None, "fills"):
+        context["fills"] = list(fill_list(sub_account_id=sub_account.pk)[:30])
+    if panel in (None, "ledger"):
+        context["ledger"] = list(ledger_list(sub_account_id=sub_account.pk)[:30])
+    if panel in (None, "equity"):
+        context["equity_svg"] = equity_svg(equity_curve(sub_account_id=sub_account.pk))
+    return context
+
+
+def desk_context(*, user: Any) -> dict[str, Any]:
+    return {"overviews": subaccount_overview_list(user=user)}
+
+
+def market_context(*, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+    symbols = list(Instrument.objects.order_by("symbol").values_list("symbol", flat=True))
+    l1s = market_l1_many(symbols=symbols)
+    now_ms = clock.now_ms()
+    rows = []
+    for symbol in symbols:
+        l1 = l1s.get(symbol)
+        bid, ask = (l1.bid, l1.ask) if l1 else (None, None)
+        age_ms = now_ms - l1.time_ms if l1 else None
+        rows.append({"symbol": symbol, "bid": bid, "ask": ask, "mark": l1.mark_price if l1 else None,
+                     "spread": (ask - bid) if bid is not None and ask is not None else None,
+                     "age_s": None if age_ms is None else Decimal(age_ms) / 1000,
+                     "stale": age_ms is None or age_ms > 5_000})
+    return {"quotes": rows}
+
+
+def _with_progress(run: Any) -> Any:
+    quantity = run.parameters.get("quantity")
+    try:
+        total = Decimal(str(quantity)) if quantity not in (None, "") else None
+    except ArithmeticError:
+        total = None
+    run.progress_pct = int(min(run.filled_quantity / total, 1) * 100) if total else None
+    return run
+
+
+def equity_svg(curve: list[tuple[Any, Decimal]], width: int = 600, height: int = 120) -> dict[str, Any]:
+    """A polyline for the balance history (server-rendered SVG: no chart library in the browser)."""
+    if len(curve) < 2:
+        return {"points": "", "low": curve[0][1] if curve else None, "high": curve[0][1] if curve else None,
+                "width": width, "height": height}
+    values = [value for _, value in curve]
+    low, high = min(values), max(values)
+    span = (high - low) or Decimal(1)
+    step = Decimal(width) / (len(values) - 1)
+    points = " ".join(f"{i * step:.1f},{(Decimal(height) - (value - low) / span * height):.1f}"
+                      for i, value in enumerate(values))
+    return {"points": points, "low": low, "high": high, "width": width, "height": height}
+
+
+def panel_html(*, page: str, panel: str, user: Any, sub_account_id: int | None, version: int,
+               snapshot: bool) -> str:
+    """One panel as an out-of-band fragment, carrying its version for the page's gap check."""
+    if panel == "status":
+        context = status_context()
+    elif page == "account":
+        assert sub_account_id is not None  # noqa: S101 - the consumer resolves it on connect
+        context = account_context(user=user, sub_account_id=sub_account_id, panel=panel)
+    elif page == "desk":
+        context = desk_context(user=user)
+    else:
+        context = market_context()
+    context.update({"oob": True, "version": version, "snapshot": snapshot})
+    template = "trading/base_panels.html" if panel == "status" else f"trading/{page}.html"
+    return render_to_string(f"{template}#{panel}", context)
+
