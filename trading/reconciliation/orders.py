@@ -62,7 +62,7 @@ def orders_sync(
 
 
 def _has_live_owner(row: Order | None, routing: Routing) -> bool:
-    if row is None or OrderStatus(row.status).is_terminal or row.sub_account_id not in routing.codes.values():
+    if row is None or OrderStatus(row.status).is_terminal or row.sub_account_id not in routing.sub_account_ids:
         return False
     return row.algo_run is None or row.algo_run.status in LIVE_ALGO_STATUSES
 

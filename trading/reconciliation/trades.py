@@ -25,6 +25,10 @@ class Routing:
     codes: dict[str, int]
     house_id: int
 
+    @property
+    def sub_account_ids(self) -> frozenset[int]:
+        return frozenset(self.codes.values())
+
     def owner(self, client_order_id: str) -> int | None:
         parsed = client_id_parse(client_order_id)
         return self.codes.get(parsed.sub_account_code) if parsed else None
