@@ -84,7 +84,7 @@ class AlgoEngine:
             raise AppError(f"algo run {algo_run_id} is owned by engine {holder}; stop it there first",
                            code="owned_elsewhere")
         try:
-            runner = self._build(record)
+            runner = self._build(record, await self._reference_price(runner_symbol(record)))
         except ParamError as exc:
             await self._release(algo_run_id)
             await self.save_run(algo_run_id, "failed", {"error": str(exc)})
@@ -237,12 +237,19 @@ class AlgoEngine:
             raise NotFound(f"algo run {algo_run_id} is not running in this engine")
         return algo_run_id, runner
 
-    def _build(self, record: RunRecord) -> Runner:
+    async def _reference_price(self, symbol: str) -> Decimal | None:
+        """The tick cache first; a live source also has the cascade (Redis price cache, then REST)."""
+        price = self.ticks.reference_price(symbol)
+        fetch = getattr(self.ticks, "price", None)
+        if price is None and fetch is not None and symbol in self.instruments:
+            price = await fetch(symbol)
+        return price
+
+    def _build(self, record: RunRecord, reference: Decimal | None) -> Runner:
         params = record.parameters
         rules = self.instruments.get(runner_symbol(record))
         if rules is None:
             raise ParamError(f"unknown symbol {params.get('symbol')!r}")
-        reference = self.ticks.reference_price(rules.symbol)
         run_id, sub_id = record.algo_run_id, record.sub_account_id
         common: dict[str, Any] = {"algo_run_id": run_id, "sub_account_id": sub_id, "manager": self.manager,
                                   "publish": self.publish}

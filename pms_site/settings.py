@@ -161,6 +161,8 @@ PMS_ENGINE_METRICS_PORT = int(os.environ.get("PMS_ENGINE_METRICS_PORT", "9108"))
 # Who owns the algos this engine runs (their leases in Redis). Stable across restarts, so a restarted engine
 # takes its own algos back at once; a second engine needs another id (one owner per algo).
 PMS_ENGINE_ID = os.environ.get("PMS_ENGINE_ID", "engine-1")
+# Market-data keys and channels in Redis live under this prefix (a second desk or a test uses its own).
+PMS_REDIS_PREFIX = os.environ.get("PMS_REDIS_PREFIX", "pms")
 PMS_EXCHANGE_ACCOUNT = os.environ.get("PMS_EXCHANGE_ACCOUNT", "main")
 PMS_HOUSE_SUB_ACCOUNT = "house"
 PMS_STATE_DIR = STATE_DIR  # embedded data, demo login

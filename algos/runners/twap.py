@@ -10,6 +10,7 @@ from typing import Any
 from algos.domain.twap import Lot, TwapLeg, TwapSlice, TwapState, twap_basket_progress, twap_due, twap_shift
 from algos.runners.snapshot import dec, undec, undec0
 from core.clock import SYSTEM_CLOCK, Clock
+from core.faultpoints import crash_point
 from core.money import ZERO
 from trading.domain.client_ids import OrderOrigin
 from trading.domain.records import OrderIntent
@@ -124,6 +125,7 @@ class TwapRunner:
     # -- internals ---------------------------------------------------------------------------------
     async def _send(self, index: int, piece: TwapSlice) -> None:
         await self.checkpoint()  # write-ahead: the saved `sent` covers this lot before it can reach the venue
+        crash_point("twap.checkpointed")
         result = await self.manager.place(OrderIntent(
             self.sub_account_id, piece.symbol, piece.side, OrderType.MARKET, piece.quantity,
             origin=OrderOrigin.TWP, algo_run_id=self.algo_run_id))

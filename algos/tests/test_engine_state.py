@@ -143,7 +143,7 @@ async def test_a_twap_resumed_after_a_crash_between_checkpoint_and_send_keeps_th
     await engine.start({"algo_run_id": run_id})
     await engine.tick()  # lot 1 goes out at once
     await settle(h)
-    h.clock.advance(10)
+    h.clock.advance(14)  # lot 2 is due (10 s ± 30 %), lot 3 not yet (20 s ± 30 %)
     runner = runner_of(engine, run_id)
     sent_before = runner.states[0].sent
     # crash right after the write-ahead checkpoint of lot 2, before its order existed

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import AppError, VenueUnavailable
+from core.faultpoints import crash_point
 from trading.domain.netting import exchange_reduce_only, reduce_only_reason
 from trading.domain.orders import OrderStatus, OrderUpdate
 from trading.domain.records import FillReport, JournaledOrder, OrderIntent
@@ -263,6 +264,7 @@ class OrderManager:
         remaining = old.quantity - done.filled_quantity
         if done.status is not OrderStatus.CANCELED or remaining <= 0:
             return OrderResult(False, client_order_id, done.status, reason="order already done", code="done")
+        crash_point("replace.cancel_acked")
         intent = OrderIntent(old.sub_account_id, old.symbol, old.side, old.order_type, remaining, price,
                              old.time_in_force, old.reduce_only, old.origin, old.algo_run_id)
         return await self.place(intent, on_fill=on_fill, on_done=on_done)

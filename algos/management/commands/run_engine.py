@@ -25,7 +25,7 @@ from core.supervisor import Supervisor
 from trading.engine.journal_pg import PostgresJournal
 from trading.engine.runner import Engine
 from trading.events import EventOutbox
-from trading.marketdata.redis_bus import make_redis
+from trading.marketdata.redis_bus import Keys, make_redis
 from trading.marketdata.service import MarketDataService
 from trading.services.health import HEARTBEAT_KEY
 
@@ -41,7 +41,8 @@ async def run_engine(*, metrics_port: int | None) -> None:
     outbox = EventOutbox(asyncio.get_running_loop(), clock=clock)
     venue = venue_from_settings(clock=clock)
     redis = make_redis(settings.REDIS_URL)
-    market_data = MarketDataService(redis=redis, venue=venue, clock=clock, fetch_quote=venue.fetch_quote)
+    market_data = MarketDataService(redis=redis, venue=venue, clock=clock, fetch_quote=venue.fetch_quote,
+                                    keys=Keys(prefix=settings.PMS_REDIS_PREFIX))
     journal = PostgresJournal(clock=clock, publish=outbox.publish)
 
     async def heartbeat(state: dict[str, Any]) -> None:

@@ -51,7 +51,8 @@ class Command(BaseCommand):
     help = "Stream quotes and mark prices for the symbols in demand to Redis (pub/sub and the price cache)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--prefix", default="pms", help="Redis key prefix (default: pms)")
+        parser.add_argument("--prefix", default=settings.PMS_REDIS_PREFIX,
+                            help="Redis key prefix (default: PMS_REDIS_PREFIX, pms)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         asyncio.run(run_feed(keys=Keys(prefix=options["prefix"])))
