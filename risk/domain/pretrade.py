@@ -97,9 +97,22 @@ def _check(intent: OrderIntent, book: AccountBook, world: GlobalBook, reference:
             return band
     if reducing:
         return ALLOW
-    if price is None or not price.is_finite() or price <= 0:
-        return deny("no_price", f"no price for {symbol}: exposure limits cannot be checked, order refused")
-    return _exposure(intent, book, world, price)
+    return _priced_exposure(intent, book, world, price)
+
+
+def _priced_exposure(intent: OrderIntent, book: AccountBook, world: GlobalBook, price: Decimal | None) -> Decision:
+    if price is not None and price.is_finite() and price > 0:
+        return _exposure(intent, book, world, price)
+    if not _notional_limited(book.limits, world, intent.symbol):
+        return ALLOW  # no exposure limit applies, so no price is needed to check one
+    return deny("no_price", f"no price for {intent.symbol}: exposure limits cannot be checked, order refused")
+
+
+def _notional_limited(limits: SubAccountLimits, world: GlobalBook, symbol: str) -> bool:
+    own = (limits.max_order_notional, limits.max_position_notional, limits.max_total_notional, limits.max_leverage)
+    desk = world.limits
+    return (any(limit is not None for limit in own) or desk.max_total_notional is not None
+            or desk.max_symbol_net_notional is not None or symbol in desk.per_symbol_net_notional)
 
 
 def _count_denial(book: AccountBook, now_ms: int, reducing: bool) -> Decision | None:

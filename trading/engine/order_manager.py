@@ -85,6 +85,7 @@ class OrderManager:
         self.positions = NetBook()
         self.exchange_positions: dict[str, Decimal] = {}  # the exchange's net per symbol, as last reported
         self.paused_reason: str | None = "starting: recovery has not run"
+        self.rejection_listeners: list[Callable[[JournaledOrder], None]] = []  # the exchange refused an order
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished: dict[str, JournaledOrder] = {}  # recent terminal orders, for replace()
 
@@ -220,6 +221,8 @@ class OrderManager:
         if isinstance(outcome, Rejected):
             METRICS.orders_rejected.inc()
             await self.apply(cid, OrderUpdate(OrderStatus.REJECTED), reject_reason=outcome.reason)
+            for listener in self.rejection_listeners:
+                listener(order)
             return OrderResult(False, cid, OrderStatus.REJECTED, reason=outcome.reason, code=str(outcome.code or ""))
         METRICS.orders_ambiguous.inc()
         await self.apply(cid, OrderUpdate(OrderStatus.UNKNOWN))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from decimal import Decimal
 
 from core.clock import SYSTEM_CLOCK, Clock, ms_to_datetime
 from core.errors import VenueUnavailable
 from trading.domain.client_ids import client_id_parse
 from trading.domain.orders import OrderUpdate
-from trading.domain.records import FillReport
+from trading.domain.records import FillBooked, FillReport
 from trading.engine.hooks import EventSink, discard_events
 from trading.engine.journal import Journal
 from trading.engine.metrics import METRICS
@@ -50,8 +51,10 @@ class FillRouter:
     """Routes by the client id's sub-account code without a lookup; anything else goes to the house."""
 
     def __init__(self, *, journal: Journal, manager: OrderManager, venue: Venue, sub_account_codes: dict[str, int],
-                 house_sub_account_id: int, clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events) -> None:
+                 house_sub_account_id: int, clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events,
+                 fill_listeners: list[Callable[[FillBooked], None]] | None = None) -> None:
         self.journal, self.manager, self.venue, self.clock = journal, manager, venue, clock
+        self.fill_listeners = fill_listeners if fill_listeners is not None else []  # e.g. the risk engine
         self.codes = sub_account_codes
         self.house_id = house_sub_account_id
         self.publish = publish
@@ -111,6 +114,8 @@ class FillRouter:
             booked_count += 1
             METRICS.fills_booked.inc()
             self.manager.on_fill(report, booked.position.quantity)
+            for listener in self.fill_listeners:
+                listener(booked)
             if self._owner(report.client_order_id) is None:
                 self._alert_external(report)
         return booked_count

@@ -12,6 +12,7 @@ from django.db.models import Max
 
 from core.clock import SYSTEM_CLOCK, Clock, datetime_to_ms
 from core.supervisor import Supervisor
+from trading.domain.records import FillBooked
 from trading.engine.commands import CommandProcessor, Handler
 from trading.engine.hooks import EventSink, PreTradeCheck, PriceSource
 from trading.engine.journal import Journal
@@ -48,6 +49,7 @@ class Engine:
         self._stream_runs = 0
         self.command_handlers = command_handlers or {}
         self.on_ready: list[Callable[[], Awaitable[None]]] = []
+        self.fill_listeners: list[Callable[[FillBooked], None]] = []  # told of every fill once booked
 
     async def recover(self) -> None:
         subs = await self.journal.sub_accounts()
@@ -55,7 +57,8 @@ class Engine:
         await self.manager.load()
         self.router = FillRouter(journal=self.journal, manager=self.manager, venue=self.venue,
                                  sub_account_codes={sub.code: sub.sub_account_id for sub in subs},
-                                 house_sub_account_id=house.sub_account_id, clock=self.clock, publish=self.publish)
+                                 house_sub_account_id=house.sub_account_id, clock=self.clock, publish=self.publish,
+                                 fill_listeners=self.fill_listeners)
         self.router.last_event_ms = await last_fill_ms()
         self.router.traded_symbols = {rules.symbol for rules in await self.journal.instruments()}
 

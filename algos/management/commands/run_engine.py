@@ -18,6 +18,7 @@ from prometheus_client import start_http_server
 
 from algos.engine import AlgoEngine
 from algos.lease import AlgoLease
+from algos.risk_wiring import RiskWiring
 from algos.services import algo_filled_by_symbol, algo_run_record, algo_run_update, algo_runs_to_resume
 from algos.state_store import AlgoStateStore
 from core.clock import SYSTEM_CLOCK
@@ -68,6 +69,9 @@ async def run_engine(*, metrics_port: int | None) -> None:
         if resumed:
             logger.info("algos resumed after restart: %s", resumed)
 
+    risk = RiskWiring(engine=engine, algo_engine=algo_engine, market_data=market_data, venue=venue,
+                      instruments=instruments, redis=redis, clock=clock, publish=outbox.publish)
+    engine.on_ready.append(risk.start)
     engine.on_ready.append(resume_algos)
     market_data.ensure(*instruments)
     if metrics_port:
@@ -77,9 +81,11 @@ async def run_engine(*, metrics_port: int | None) -> None:
     supervisor.add("events", outbox.run)
     supervisor.add("market-data", market_data.run)
     supervisor.add("algos", algo_engine.run)
+    supervisor.add("risk-changes", risk.watch_changes)
     try:
         await engine.run(supervisor)
     finally:
+        await risk.close()
         await redis.aclose()
         logger.info("engine stopped")
 

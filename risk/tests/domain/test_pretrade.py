@@ -101,12 +101,19 @@ def test_halted_at_any_scope_refuses_every_new_order():
 
 
 def test_a_missing_price_refuses_exposure_but_not_a_reduction():
-    account = book()
+    account = book(max_position_notional=D(50000))
     account.positions["BTCUSDT"] = D(1)
     assert pre_trade_check(order(), book=account, world=GlobalBook(), reference_price=None, now_ms=NOW).code == (
         "no_price")
     assert pre_trade_check(order(Side.SELL), book=account, world=GlobalBook(), reference_price=None,
                            now_ms=NOW).allowed
+
+
+def test_a_missing_price_needs_no_refusal_when_no_exposure_limit_applies():
+    assert pre_trade_check(order(), book=book(max_open_orders=5), world=GlobalBook(), reference_price=None,
+                           now_ms=NOW).allowed
+    desk = GlobalBook(limits=GlobalLimits(max_total_notional=D(10**6)))
+    assert pre_trade_check(order(), book=book(), world=desk, reference_price=None, now_ms=NOW).code == "no_price"
 
 
 decimals = st.one_of(st.decimals(allow_nan=True, allow_infinity=True), st.none())
