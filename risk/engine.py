@@ -322,7 +322,7 @@ class RiskEngine:
                 side = Side.SELL if position > 0 else Side.BUY
                 quantity = min(reduction.quantity, abs(position))
                 intent = OrderIntent(sub_account_id, reduction.symbol, side, OrderType.MARKET, quantity,
-                                     reduce_only=True, origin=OrderOrigin.MKT)
+                                     reduce_only=True, origin=OrderOrigin.ADL)
                 self._own = intent
                 try:
                     result = await self.manager.place(intent)

@@ -8,7 +8,7 @@ from risk.domain.limits import SubAccountLimits
 from risk.domain.margin import Bracket
 from risk.domain.states import Scope, TradingState, algo_scope, sub_account_scope
 from risk.engine import MemoryRiskStore, RiskConfig, RiskEngine
-from trading.domain.client_ids import OrderOrigin
+from trading.domain.client_ids import OrderOrigin, client_id_parse
 from trading.domain.records import FillBooked, FillReport, OrderIntent
 from trading.domain.types import OrderType, Side
 from trading.tests.engine.harness import ALPHA, BETA, Harness, make_harness
@@ -148,6 +148,7 @@ async def test_adl_reduces_thirty_then_fifty_percent_then_everything_as_the_rati
     adl_events = [data for _, kind, data in h.events if kind == "adl_triggered"]
     assert [e["tier"] for e in adl_events] == [1, 2, 3]
     assert [(a["tier"], a["quantity"]) for a in store.adl] == [(1, D("0.090")), (2, D("0.105")), (3, D("0.105"))]
+    assert all(client_id_parse(a["client_order_id"]).origin is OrderOrigin.ADL for a in store.adl)  # type: ignore[union-attr]
     assert h.journal.positions_by_key[(ALPHA, "BTCUSDT")].quantity == 0
     assert h.exchange_position("BTCUSDT") == 0
 

@@ -28,6 +28,7 @@ class OrderOrigin(StrEnum):
     TRS = "TRS"  # trail stop
     STR = "STR"  # strategy
     RCN = "RCN"  # reconciliation
+    ADL = "ADL"  # auto-deleverage by the risk engine: its closes are identifiable on the exchange and in the ledger
 
 
 _PATTERN = re.compile(

@@ -12,7 +12,7 @@ from trading.domain.client_ids import OrderOrigin, client_id_make, client_id_par
 
 # Written out independently of the module under test.
 BINANCE_CHARSET = re.compile(r"[.A-Z:/a-z0-9_-]+")
-OURS = re.compile(r"PMS[a-z0-9]{8}_(MKT|LMT|CHS|SCL|TWP|TRS|STR|RCN)_[A-Za-z0-9]{1,16}")
+OURS = re.compile(r"PMS[a-z0-9]{8}_(MKT|LMT|CHS|SCL|TWP|TRS|STR|RCN|ADL)_[A-Za-z0-9]{1,16}")
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 sub_codes = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=8, max_size=8)
