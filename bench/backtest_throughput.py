@@ -112,9 +112,7 @@ class Scenario:
     def figures(self) -> dict[str, Any]:
         assert self.world is not None
         world = self.world
-        sent = world.venue.sent
-        return {"orders_sent": sum(1 for order in sent if order.kind == "place"),
-                "cancels_sent": sum(1 for order in sent if order.kind == "cancel"),
+        return {"orders_sent": world.venue.places, "cancels_sent": world.venue.cancels,
                 "fills": sum(1 for fill in world.journal.fills.values() if fill.sub_account_id == SUB_ACCOUNT_ID),
                 "position": str(world.position(SYMBOL).quantity),
                 "pre_trade_checks": getattr(world.manager.pre_trade, "calls", None),

@@ -54,8 +54,10 @@ class AlgoEvent:
 class RecordingVenue(InProcessVenue):
     """The in-process venue, noting every write the OrderManager sends (the trace's order half)."""
 
-    def __init__(self, engine: MatchingEngine, account_id: int, trace: list[object]) -> None:
+    def __init__(self, engine: MatchingEngine, account_id: int, trace: list[object], *, record: bool = True) -> None:
         super().__init__(engine, account_id)
+        self.record = record  # False (benchmarks): only count, so memory stays flat over millions of orders
+        self.places = self.cancels = 0
         self.sent: list[SentOrder] = []
         self.trace = trace  # shared with the event sink, so sends and algo events keep their true order
         self._sides: dict[str, tuple[str, Decimal | None, Decimal]] = {}
@@ -65,6 +67,9 @@ class RecordingVenue(InProcessVenue):
         return not self._events.empty()
 
     async def place(self, request: OrderRequest) -> WriteOutcome:
+        self.places += 1
+        if not self.record:
+            return await super().place(request)
         side = request.side.value
         self._sides[request.client_order_id] = (side, request.price, request.quantity)
         sent = SentOrder("place", self.engine.now_ms(), request.client_order_id, side, request.price,
@@ -74,6 +79,9 @@ class RecordingVenue(InProcessVenue):
         return await super().place(request)
 
     async def cancel(self, *, symbol: str, client_order_id: str) -> WriteOutcome:
+        self.cancels += 1
+        if not self.record:
+            return await super().cancel(symbol=symbol, client_order_id=client_order_id)
         side, price, quantity = self._sides.get(client_order_id, ("", None, Decimal(0)))
         sent = SentOrder("cancel", self.engine.now_ms(), client_order_id, side, price, quantity)
         self.sent.append(sent)
@@ -127,7 +135,7 @@ async def world_create(*, start_ms: int, pre_trade: PreTradeCheck | None = None,
     exchange = MatchingEngine(clock=clock.now_ms)
     account_id = exchange.create_account(api_key="backtest", secret="backtest", deposit=DEPOSIT)  # noqa: S106
     trace: list[object] = []
-    venue = RecordingVenue(exchange, account_id, trace)
+    venue = RecordingVenue(exchange, account_id, trace, record=record_events)
     rules = await venue.instruments()
     journal = MemoryJournal(SUB_ACCOUNTS, rules)
     ticks = ReplayTicks()
