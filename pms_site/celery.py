@@ -12,6 +12,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pms_site.settings")
 app = Celery("pms_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# No broadcast (pidbox) consumer: kombu's Redis pub/sub reader dies with "Unrecoverable error: AttributeError"
+# when Redis goes away under it (RELIABILITY #7); the worker must ride out a Redis restart. `celery inspect`
+# and remote control are given up for that.
+app.conf.worker_enable_remote_control = False
 
 
 def interval_s(name: str, default: float) -> float:

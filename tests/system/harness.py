@@ -229,21 +229,26 @@ class GroupListener:
         self.channel = async_to_sync(self.layer.new_channel)()
         async_to_sync(self.layer.group_add)(group, self.channel)
 
-    def take(self, wait_s: float = 0.5) -> list[dict[str, Any]]:
-        """Events received since the last call (waits up to `wait_s` for the first one)."""
+    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout_s: float = 10) -> dict[str, Any]:
+        """The first event (`{"event", "data", "ts", ...}`) that satisfies `predicate`, received within timeout_s.
+
+        One coroutine does all the receiving: the layer's receive buffer is bound to the loop that created it.
+        """
         import asyncio
 
-        async def drain() -> list[dict[str, Any]]:
-            received: list[dict[str, Any]] = []
-            timeout = wait_s
+        async def receive() -> dict[str, Any]:
             while True:
-                try:
-                    received.append(await asyncio.wait_for(self.layer.receive(self.channel), timeout))
-                except TimeoutError:
-                    return received
-                timeout = 0.05
+                message = await self.layer.receive(self.channel)
+                if predicate(message):
+                    return dict(message)
 
-        return self._sync(drain)()
+        async def bounded() -> dict[str, Any]:
+            try:
+                return await asyncio.wait_for(receive(), timeout_s)
+            except TimeoutError:
+                raise AssertionError(f"no matching event within {timeout_s}s") from None
+
+        return self._sync(bounded)()
 
 
 def start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], int]:

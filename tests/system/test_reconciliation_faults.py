@@ -45,14 +45,17 @@ def test_two_beats_and_two_workers_have_one_effect(system: System, desk):
     manual_trade(system, "BUY", "0.030", "desk-head-manual-1")
     wait_until(lambda: Fill.objects.filter(client_order_id="desk-head-manual-1").exists(), timeout_s=20,
                what="the manual trade booked:\n" + celery_log(system, "worker-a"))
+    def booking_runs() -> list[ReconciliationLog]:  # the log row is written when its sweep ends
+        return [log for log in ReconciliationLog.objects.filter(outcome="acted")
+                if any(a.get("action") == "fill_booked" for a in log.actions)]
+
+    wait_until(booking_runs, timeout_s=10, what="the booking sweep's log")
     wait_until(lambda: ReconciliationLog.objects.filter(outcome="skipped").count() >= 3, timeout_s=20,
                what="the second beat's sweeps skipped")
     assert Fill.objects.filter(client_order_id="desk-head-manual-1").count() == 1
     assert not Fill.objects.filter(is_synthetic=True).exists()
     assert virtual_net() == system.exchange_position("BTCUSDT") == D("0.030")
-    acted = [log for log in ReconciliationLog.objects.filter(outcome="acted")
-             if any(a.get("action") == "fill_booked" for a in log.actions)]
-    assert len(acted) == 1  # one sweep booked it; every other one found nothing left to do
+    assert len(booking_runs()) == 1  # one sweep booked it; every other one found nothing left to do
 
 
 def test_fills_during_a_stream_gap_are_booked_and_no_order_leaves_during_it(system: System, desk):

@@ -72,9 +72,8 @@ def test_a_trade_nobody_here_placed_is_booked_to_the_house_with_an_alert(celery:
                       what="the external trade booked:\n" + celery_log(celery, "worker"))
     assert fill.sub_account.is_house and not fill.is_synthetic
     assert virtual_net() == celery.exchange_position("BTCUSDT") == D("-0.020")
-    wait_until(lambda: any(e["event"] == "risk_alert" and e["data"].get("kind") == "external_fill"
-                           and e["data"].get("trade_key") == fill.trade_key for e in alerts.take()),
-               timeout_s=10, what="the external-fill alert")
+    alerts.wait_for(lambda e: e["event"] == "risk_alert" and e["data"].get("kind") == "external_fill"
+                    and e["data"].get("trade_key") == fill.trade_key)
 
 
 def test_a_pms_order_left_on_the_exchange_by_a_dead_algo_is_cancelled_as_an_orphan(celery: System, desk):

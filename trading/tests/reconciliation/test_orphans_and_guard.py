@@ -84,7 +84,7 @@ def test_with_redis_down_the_database_lock_alone_guards_and_the_sweep_runs(desk,
 
 
 def test_every_beat_entry_expires_within_its_interval_and_names_a_registered_task():
-    from pms_site.celery import app
+    from celery import current_app as app  # pms_site's app, set up with Django (layers: no pms_site import)
 
     app.loader.import_default_modules()
     entries = app.conf.beat_schedule
