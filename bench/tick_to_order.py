@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -24,6 +25,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +43,7 @@ django.setup()
 import orjson  # noqa: E402
 import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.test.utils import teardown_test_environment  # noqa: E402
 
 from algos.services import algo_start, algo_stop  # noqa: E402
 from bench.scratch import report, scratch_database  # noqa: E402
@@ -54,6 +57,7 @@ from bench.tick_to_order_match import (  # noqa: E402
     quotes_from_trace,
     replaces_from_trace,
 )
+from risk.models import BreachRecord  # noqa: E402
 from tests.system.harness import free_port, test_database_url, wait_until  # noqa: E402
 from trading.management.commands.seed_demo import DEMO_INSTRUMENTS  # noqa: E402
 from trading.models import AlgoRun, Instrument, Order, SubAccount  # noqa: E402
@@ -192,19 +196,36 @@ def start_chases(desk: Desk, count: int, throttle_ms: int, sub_ids: list[int]) -
                                  "offset_ticks": offset, "reprice_throttle_ms": throttle_ms,
                                  "stalk_mode": "maintain", "max_distance_pct": "50"})
         specs[run.pk] = ChaseSpec(run.pk, symbol, side, offset, ticks[symbol])
-    wait_until(lambda: AlgoRun.objects.filter(pk__in=specs, status=AlgoRun.Status.RUNNING).count() == count, 120,
-               f"{count} chases to run")
+    started = time.monotonic()
+    wait_until(lambda: not AlgoRun.objects.filter(pk__in=specs, status=AlgoRun.Status.PENDING).exists(), 300,
+               f"the engine to take up {count} chases")
+    running = AlgoRun.objects.filter(pk__in=specs, status=AlgoRun.Status.RUNNING).count()
+    print(f"    {running} of {count} chases running after {time.monotonic() - started:.1f} s", flush=True)
     return specs
 
 
-def stop_chases(specs: dict[int, ChaseSpec]) -> int:
-    """Stop every chase still running; the number that had already ended by themselves (filled, drift)."""
-    ended = AlgoRun.objects.filter(pk__in=specs, status__in=TERMINAL).count()
+def stop_chases(specs: dict[int, ChaseSpec], timeout_s: float = 180) -> dict[str, Any]:
+    started_at = AlgoRun.objects.filter(pk__in=specs).order_by("created_at").values_list(
+        "created_at", flat=True).first()
+    """Stop every chase still running (through the engine's command path, as an operator would)."""
+    ended_runs = AlgoRun.objects.filter(pk__in=specs, status__in=TERMINAL)
+    ended = ended_runs.count()
+    outcomes = Counter(str((run.result or {}).get("outcome", run.result))[:120] for run in ended_runs)
+    started = time.monotonic()
     for run_id in AlgoRun.objects.filter(pk__in=specs).exclude(status__in=TERMINAL).values_list("pk", flat=True):
         algo_stop(algo_run_id=run_id, actor="bench")
-    wait_until(lambda: AlgoRun.objects.filter(pk__in=specs).exclude(status__in=TERMINAL).count() == 0, 60,
-               "the chases to stop")
-    return ended
+    with contextlib.suppress(AssertionError):  # an engine too slow to stop them all is a figure, not a crash
+        wait_until(lambda: not AlgoRun.objects.filter(pk__in=specs).exclude(status__in=TERMINAL).exists(),
+                   timeout_s, "the chases to stop")
+    left = AlgoRun.objects.filter(pk__in=specs).exclude(status__in=TERMINAL).count()
+    breaches = Counter(re.sub(r"\d+", "<n>", f"{b.kind} on {b.scope_kind}: {b.detail}")[:160]
+                       for b in BreachRecord.objects.all())
+    last_breach = BreachRecord.objects.order_by("-created_at").values_list("created_at", flat=True).first()
+    return {"chases_ended_by_themselves": ended, "ended_outcomes": dict(outcomes), "chases_not_stopped": left,
+            "stop_all_seconds": round(time.monotonic() - started, 1),
+            "risk_breaches": dict(breaches.most_common(10)), "risk_breach_count": sum(breaches.values()),
+            "last_risk_breach_s_after_chases_started": None if last_breach is None or started_at is None
+            else round((last_breach - started_at).total_seconds(), 1)}
 
 
 @contextlib.contextmanager
@@ -234,6 +255,7 @@ def profile_engine(pid: int, seconds: int, name: str) -> subprocess.Popen[bytes]
 def run_phase(name: str, *, chases: int, throttle_ms: int, seconds: int, limits: tuple[str, ...],
               args: argparse.Namespace) -> dict[str, Any]:
     print(f"--- {name}: {chases} chases, throttle {throttle_ms} ms, {seconds} s", flush=True)
+    logs = Path(args.logs) / name if args.logs else None
     with scratch_database(), tempfile.TemporaryDirectory(prefix="t2o-") as tmp:
         sub_ids = seed_desk()
         with running_desk(Path(tmp), limits=limits, speed=args.speed, seed=args.seed, probe=args.probe) as desk:
@@ -250,13 +272,21 @@ def run_phase(name: str, *, chases: int, throttle_ms: int, seconds: int, limits:
             state = desk.control("/_sim/state")
             load_after = os.getloadavg()
             listener.stop()
-            ended_early = stop_chases(specs)
+            stopping = stop_chases(specs)
             if profiler is not None:
                 profiler.wait(timeout=60)
         run_of = dict(Order.objects.filter(algo_run_id__in=specs).values_list("client_order_id", "algo_run_id"))
+        reasons = Order.objects.filter(algo_run_id__in=specs).exclude(reject_reason="").values_list(
+            "reject_reason", flat=True)
+        rejected = Counter(re.sub(r"\d{6,}", "<n>", reason)[:100] for reason in reasons)
+        stopping["orders_rejected"] = sum(rejected.values())
+        stopping["reject_reasons"] = dict(rejected.most_common(5))
         probe = orjson.loads(desk.probe_out.read_bytes()) if desk.probe_out.exists() else None
+        if logs is not None:
+            shutil.copytree(tmp, logs, dirs_exist_ok=True)
+    teardown_test_environment()  # scratch_database sets it up again for the next phase
     figures = _figures(trace, state, listener, specs, run_of, seconds=seconds, throttle_ms=throttle_ms,
-                       ended_early=ended_early, load=(load_before, load_after), probe=probe)
+                       stopping=stopping, load=(load_before, load_after), probe=probe)
     _summary(name, figures)
     return figures
 
@@ -279,7 +309,7 @@ def _sleep_with_progress(seconds: int) -> None:
 
 
 def _figures(trace: dict[str, Any], state: dict[str, Any], listener: QuoteListener, specs: dict[int, ChaseSpec],
-             run_of: dict[str, int], *, seconds: int, throttle_ms: int, ended_early: int,
+             run_of: dict[str, int], *, seconds: int, throttle_ms: int, stopping: dict[str, Any],
              load: tuple[tuple[float, float, float], tuple[float, float, float]],
              probe: dict[str, Any] | None) -> dict[str, Any]:
     quotes = quotes_from_trace(trace["quotes"])
@@ -304,12 +334,12 @@ def _figures(trace: dict[str, Any], state: dict[str, Any], listener: QuoteListen
         "rejections_1003": sum(n for key, n in errors.items() if key.endswith("/-1003")),
         "http_429": sum(n for key, n in errors.items() if key.startswith("429/")),
         "error_answers": errors,
-        "chases_ended_by_themselves": ended_early,
+        **stopping,
         "simexchange_bugs": state.get("bugs"),
         "loadavg_before_after": [list(load[0]), list(load[1])],
     }
     if probe is not None:
-        figures["engine_hops_ms"] = engine_hops(matched, probe["events"])
+        figures["engine_hops_ms"] = engine_hops(matched, specs, probe["events"])
         figures["engine_call_durations_ms"] = durations(probe["durations_ns"])
     return figures
 
@@ -324,6 +354,7 @@ def main() -> None:
     parser.add_argument("--speed", default="1", help="simexchange --speed (N: prices move N times faster)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="py-spy the engine during each phase")
+    parser.add_argument("--logs", help="keep each phase's process logs under this directory")
     parser.add_argument("--no-probe", dest="probe", action="store_false",
                         help="run the engine as plain manage.py (no per-hop timestamps)")
     parser.add_argument("--name", default="tick_to_order", help="results file name (bench/results/NAME.json)")

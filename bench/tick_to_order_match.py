@@ -100,21 +100,28 @@ def replaces_from_trace(requests: Iterable[Mapping[str, Any]], run_of: Mapping[s
 
 
 class RedisSeen:
-    """When the benchmark's own subscriber saw each (symbol, bid, ask) on the quotes channel."""
+    """When a subscriber (the benchmark's own, or the engine's) saw quotes on the Redis quotes channel."""
 
     def __init__(self, seen: Iterable[tuple[str, Decimal, Decimal, int]]) -> None:
-        self._times: dict[tuple[str, Decimal, Decimal], list[int]] = {}
+        self._rows: dict[str, list[tuple[int, Decimal, Decimal]]] = {}
         for symbol, bid, ask, ns in seen:
-            self._times.setdefault((symbol, bid.normalize(), ask.normalize()), []).append(ns)
-        for times in self._times.values():
-            times.sort()
+            self._rows.setdefault(symbol, []).append((ns, bid, ask))
+        for rows in self._rows.values():
+            rows.sort(key=lambda row: row[0])
+        self._times = {symbol: [row[0] for row in rows] for symbol, rows in self._rows.items()}
 
-    def first_after(self, quote: SentQuote) -> int | None:
-        times = self._times.get((quote.symbol, quote.bid.normalize(), quote.ask.normalize()))
-        if not times:
-            return None
-        index = bisect.bisect_left(times, quote.sent_ns)
-        return times[index] if index < len(times) else None
+    def first_after(self, quote: SentQuote, spec: ChaseSpec, price: Decimal) -> int | None:
+        """The first quote seen at or after `quote` left the exchange that gives `price` as the chase's target.
+
+        By target, not by the exact quote: the feed keeps only the latest quote per symbol while Redis is busy,
+        and a buy's target ignores the ask.
+        """
+        rows = self._rows.get(quote.symbol, [])
+        start = bisect.bisect_left(self._times.get(quote.symbol, []), quote.sent_ns)
+        for ns, bid, ask in rows[start:start + MAX_LOOKBACK]:
+            if spec.target(bid, ask) == price:
+                return ns
+        return None
 
 
 def match_replaces(replaces: Iterable[Replace], specs: Mapping[int, ChaseSpec],
@@ -132,7 +139,7 @@ def match_replaces(replaces: Iterable[Replace], specs: Mapping[int, ChaseSpec],
             unmatched += 1
             continue
         trigger, first = found
-        seen = redis_seen.first_after(trigger) if redis_seen is not None else None
+        seen = redis_seen.first_after(trigger, spec, replace.price) if redis_seen is not None else None
         matched.append(Matched(replace, trigger, first, seen))
     return matched, unmatched
 
@@ -188,7 +195,8 @@ def latency_figures(matched: Sequence[Matched]) -> dict[str, Any]:
     return figures
 
 
-def engine_hops(matched: Sequence[Matched], events: Mapping[str, list[Sequence[Any]]]) -> dict[str, Any]:
+def engine_hops(matched: Sequence[Matched], specs: Mapping[int, ChaseSpec],
+                events: Mapping[str, list[Sequence[Any]]]) -> dict[str, Any]:
     """Each hop of the replace path, joining the engine probe's events (by client id) with simexchange's trace."""
     received = RedisSeen((str(sym), Decimal(bid), Decimal(ask), int(ns))
                          for sym, bid, ask, ns in events.get("quote_received", []))
@@ -202,7 +210,7 @@ def engine_hops(matched: Sequence[Matched], events: Mapping[str, list[Sequence[A
     ms = 1e-6
     for m in matched:
         r = m.replace
-        got = received.first_after(m.trigger)
+        got = received.first_after(m.trigger, specs[r.algo_run_id], r.price)
         replaced = replace_at.get(r.old_client_order_id)
         cancelled = cancel_at.get(r.old_client_order_id)
         placed = place_at.get(r.new_client_order_id)
