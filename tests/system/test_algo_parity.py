@@ -148,8 +148,8 @@ async def backtest_decisions(kind: str, algo_run_id: int) -> tuple[list[Decision
     await replay.step(ticker(*(quotes or [WARMUP])[-1], at + 1000))
     await world.engine.tick()
     placed = [s for s in world.venue.sent[sent_before:] if isinstance(s, SentOrder) and s.kind == "place"]
-    decisions = [(s.side, s.order_type, s.price if s.order_type == "limit" else D(0), s.quantity)
-                 for s in placed]
+    decisions = [(s.side, s.order_type, s.price if s.order_type == "limit" and s.price else D(0),
+                  s.quantity or D(0)) for s in placed]
     status = world.run_status.get(algo_run_id, ("running", {}))[0]
     return decisions, status
 
