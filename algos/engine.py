@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from algos.domain.params import ParamError, chase_params, scalper_spec, trail_params, twap_spec
+from algos.domain.params import ParamError, chase_params, scalper_spec, strategy_params, trail_params, twap_spec
 from algos.lease import AlgoLease
 from algos.runners.chase import ChaseRunner
 from algos.runners.scalper import ScalperParams, ScalperRunner
 from algos.runners.trail_stop import TrailStopRunner
 from algos.runners.twap import TwapRunner
 from algos.state_store import AlgoStateStore
+from algos.strategies.runtime.guard import RuntimeLimits
+from algos.strategies.runtime.registry import StrategyError, StrategyRegistry
+from algos.strategies.runtime.runner import StrategyRunner
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import AppError, NotFound
 from trading.domain.instruments import InstrumentRules
@@ -27,16 +30,17 @@ from trading.engine.hooks import EventSink, discard_events
 from trading.engine.order_manager import OrderManager
 
 logger = logging.getLogger(__name__)
-Runner = ChaseRunner | ScalperRunner | TwapRunner | TrailStopRunner
+Runner = ChaseRunner | ScalperRunner | TwapRunner | TrailStopRunner | StrategyRunner
 QuoteRunner = ChaseRunner | ScalperRunner | TrailStopRunner
 TICK_S = 1.0
 FINISHED = {"filled": "completed", "completed": "completed", "triggered": "completed"}
+ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
 class RunRecord:
     algo_run_id: int
-    kind: str  # chase, scalper, twap, trail_stop
+    kind: str  # chase, scalper, twap, trail_stop, strategy
     sub_account_id: int
     parameters: dict[str, Any]
     status: str = "running"
@@ -60,8 +64,10 @@ class AlgoEngine:
     def __init__(self, *, manager: OrderManager, ticks: TickSource, instruments: dict[str, InstrumentRules],
                  load_run: Callable[[int], Awaitable[RunRecord | None]], save_run: RunStore,
                  clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events,
-                 state_store: AlgoStateStore | None = None, lease: AlgoLease | None = None) -> None:
+                 state_store: AlgoStateStore | None = None, lease: AlgoLease | None = None,
+                 strategies: StrategyRegistry | None = None) -> None:
         self.manager, self.ticks, self.instruments = manager, ticks, instruments
+        self.strategies = strategies  # None: the strategies registered in code only, built on first use
         self.clock, self.publish = clock, publish
         self.load_run, self.save_run = load_run, save_run
         self.state_store, self.lease = state_store, lease
@@ -94,6 +100,8 @@ class AlgoEngine:
         self.runners[algo_run_id] = runner
         if isinstance(runner, TwapRunner):
             runner.checkpoint = lambda: self._persist(algo_run_id, runner, force=True)
+        elif isinstance(runner, StrategyRunner):
+            self._unsubscribe[algo_run_id] = self._subscribe_strategy(algo_run_id, runner)
         else:
             self._unsubscribe[algo_run_id] = self.ticks.subscribe(runner_symbol(record), self._on_tick_for(
                 algo_run_id, runner))
@@ -104,7 +112,7 @@ class AlgoEngine:
 
     async def stop(self, payload: dict[str, Any]) -> dict[str, Any]:
         algo_run_id, runner = self._running(payload)
-        await runner.stop()
+        await runner.stop(str(payload.get("reason") or "stopped by operator"))
         await self.manager.cancel_all(algo_run_id=algo_run_id)  # anything a child left working
         await self._finished(algo_run_id, runner)
         return {"algo_run_id": algo_run_id, "status": "cancelled"}
@@ -180,6 +188,8 @@ class AlgoEngine:
                 mids = {leg.symbol: price for leg in runner.legs
                         if (price := self.ticks.cached_price(leg.symbol)) is not None}
                 await runner.on_tick(mids)
+            elif isinstance(runner, StrategyRunner):
+                await runner.on_clock()  # bars of a quiet market close on time
             if runner.outcome is not None:
                 await self._finished(algo_run_id, runner)
             else:
@@ -206,6 +216,38 @@ class AlgoEngine:
     async def _quote(self, algo_run_id: int, runner: QuoteRunner, bid: Decimal, ask: Decimal) -> None:
         await runner.on_quote(bid, ask)
         await self._persist(algo_run_id, runner)
+
+    def _subscribe_strategy(self, algo_run_id: int, runner: StrategyRunner) -> Callable[[], None]:
+        """Quotes of every symbol the strategy trades; a failed strategy is reaped at once, not on the timer."""
+        async def quote(symbol: str, bid: Decimal, ask: Decimal) -> None:
+            await runner.on_quote(bid, ask, symbol=symbol)
+            if runner.outcome is not None and self.runners.get(algo_run_id) is runner:
+                await self._finished(algo_run_id, runner)
+            else:
+                await self._persist(algo_run_id, runner)
+
+        def on_tick(l1: Any) -> None:
+            if l1.bid is None or l1.ask is None:
+                return
+            task = asyncio.get_running_loop().create_task(quote(l1.symbol, l1.bid, l1.ask))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        unsubscribes = [self.ticks.subscribe(symbol, on_tick) for symbol in runner.symbols]
+
+        def unsubscribe_all() -> None:
+            for unsubscribe in unsubscribes:
+                unsubscribe()
+
+        return unsubscribe_all
+
+    async def strategy_risk_state(self, *, scope_kind: str, key: int, state: str, reason: str) -> None:
+        """A circuit breaker moved a scope: the strategies in it hear of it (HALTED also stops them)."""
+        for algo_run_id, runner in list(self.runners.items()):
+            if isinstance(runner, StrategyRunner) and (
+                    scope_kind == "global" or (scope_kind == "sub_account" and key == runner.sub_account_id)
+                    or (scope_kind == "algo" and key == algo_run_id)):
+                await runner.on_risk_state(f"{scope_kind} {key}", state, reason)
 
     # -- state -------------------------------------------------------------------------------------
     async def _persist(self, algo_run_id: int, runner: Runner, *, force: bool = False) -> None:
@@ -246,6 +288,8 @@ class AlgoEngine:
         return price
 
     def _build(self, record: RunRecord, reference: Decimal | None) -> Runner:
+        if record.kind == "strategy":
+            return self._build_strategy(record)
         params = record.parameters
         rules = self.instruments.get(runner_symbol(record))
         if rules is None:
@@ -275,10 +319,32 @@ class AlgoEngine:
             return TrailStopRunner(symbol=rules.symbol, params=trail_params(params, position), **common)
         raise ParamError(f"unknown algo {record.kind!r}")
 
+    def _build_strategy(self, record: RunRecord) -> StrategyRunner:
+        spec = strategy_params(record.parameters, self.instruments)
+        if self.strategies is None:
+            self.strategies = StrategyRegistry()
+        try:  # a file strategy is read afresh here: a changed file runs from this (re)start on
+            strategy = self.strategies.create(spec.name, spec.symbols, spec.parameters)
+            return StrategyRunner(
+                algo_run_id=record.algo_run_id, sub_account_id=record.sub_account_id, strategy=strategy,
+                manager=self.manager, instruments=self.instruments, clock=self.clock, publish=self.publish,
+                equity=spec.equity if spec.equity is not None else ZERO,
+                limits=RuntimeLimits(budget_ms=spec.budget_ms, max_signals_per_callback=spec.max_signals_per_callback,
+                                     max_signals_per_minute=spec.max_signals_per_minute))
+        except (StrategyError, ValueError) as exc:
+            raise ParamError(str(exc)) from None
+
     async def _finished(self, algo_run_id: int, runner: Runner) -> None:
+        if self.runners.get(algo_run_id) is not runner:  # already finished by another path (timer, quote, stop)
+            return
         self._drop(algo_run_id)
         outcome = runner.outcome or "cancelled"
-        await self.save_run(algo_run_id, FINISHED.get(outcome, "cancelled"), {"outcome": outcome})
+        if outcome.startswith("failed"):  # a strategy stopped by isolation: nothing it left may keep working
+            await self.manager.cancel_all(algo_run_id=algo_run_id)
+            await self.save_run(algo_run_id, "failed", {"outcome": outcome, **self._result_of(runner)})
+        else:
+            await self.save_run(algo_run_id, FINISHED.get(outcome, "cancelled"),
+                                {"outcome": outcome, **self._result_of(runner)})
         if self.state_store is not None:
             await self.state_store.delete(runner.kind, algo_run_id)
         await self._release(algo_run_id)
@@ -294,7 +360,13 @@ class AlgoEngine:
             await self.lease.release(algo_run_id)
 
 
-STORE_KIND = {"chase": "chase", "scalper": "scalper", "twap": "twap", "trail_stop": "trailstop"}
+    @staticmethod
+    def _result_of(runner: Runner) -> dict[str, Any]:
+        return {"metrics": runner.status()} if isinstance(runner, StrategyRunner) else {}
+
+
+STORE_KIND = {"chase": "chase", "scalper": "scalper", "twap": "twap", "trail_stop": "trailstop",
+              "strategy": "strategy"}
 
 
 def runner_symbol(record: RunRecord) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
@@ -14,20 +16,22 @@ from algos.domain.params import (
     ParamError,
     chase_params,
     scalper_spec,
+    strategy_params,
     trail_params,
     twap_params_basic,
     twap_spec,
 )
 from algos.engine import RunRecord
+from algos.strategies.runtime.registry import StrategyError, StrategyRegistry
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import AppError, NotFound
 from trading.models import AlgoRun, EngineCommand, Instrument, Order, SubAccount, VirtualPosition
-from trading.selectors import cached_reference_price
+from trading.selectors import cached_reference_price, subaccount_balance
 from trading.services.audit import audit_record
 from trading.services.commands import notify_engine
 
 RUN_KIND = {"chase": AlgoRun.Kind.CHASE, "scalper": AlgoRun.Kind.SCALPER, "twap": AlgoRun.Kind.TWAP,
-            "trail_stop": AlgoRun.Kind.TRAIL_STOP}
+            "trail_stop": AlgoRun.Kind.TRAIL_STOP, "strategy": AlgoRun.Kind.STRATEGY}
 LIVE_STATUSES = (AlgoRun.Status.RUNNING, AlgoRun.Status.PAUSED)
 
 
@@ -53,6 +57,28 @@ def _validate(kind: str, sub_account: SubAccount, params: dict[str, Any], refere
         raise AppError(str(exc), code="invalid_parameters") from None
 
 
+@cache
+def strategy_registry() -> StrategyRegistry:
+    """Strategies from code and from the files in PMS_STRATEGY_DIRS (re-read on every lookup)."""
+    return StrategyRegistry(dirs=settings.PMS_STRATEGY_DIRS)
+
+
+def strategy_validate(*, sub_account_id: int, params: dict[str, Any]) -> dict[str, Any]:
+    """A strategy instance's parameters, checked (symbols, limits, the strategy's own refusal) and completed
+    with the equity its metrics start from (the sub-account's balance unless given)."""
+    known = set(Instrument.objects.filter(status=Instrument.Status.TRADING).values_list("symbol", flat=True))
+    try:
+        spec = strategy_params(params, known)
+        strategy_registry().create(spec.name, spec.symbols, spec.parameters)
+    except (ParamError, StrategyError) as exc:
+        raise AppError(str(exc), code="invalid_parameters") from None
+    clean = {**params, "strategy": spec.name, "symbols": list(spec.symbols), "parameters": spec.parameters}
+    clean.pop("symbol", None)
+    if spec.equity is None:
+        clean["equity"] = str(subaccount_balance(sub_account_id=sub_account_id))
+    return clean
+
+
 def algo_start(*, kind: str, sub_account_id: int, params: dict[str, Any], actor: str,
                reference_price: Decimal | None = None, clock: Clock = SYSTEM_CLOCK) -> AlgoRun:
     """Refuse bad parameters with what to change; otherwise queue the start for the engine."""
@@ -63,10 +89,13 @@ def algo_start(*, kind: str, sub_account_id: int, params: dict[str, Any], actor:
         raise NotFound(f"sub-account {sub_account_id} does not exist")
     if sub_account.status != SubAccount.Status.ACTIVE:
         raise AppError(f"sub-account {sub_account.name} is {sub_account.status}: algos cannot start")
-    clean = {**params, "symbol": str(params.get("symbol", "")).upper()}
-    if reference_price is None:
-        reference_price = cached_reference_price(symbol=clean["symbol"])
-    _validate(kind, sub_account, clean, reference_price)
+    if kind == "strategy":
+        clean = strategy_validate(sub_account_id=sub_account.pk, params=params)
+    else:
+        clean = {**params, "symbol": str(params.get("symbol", "")).upper()}
+        if reference_price is None:
+            reference_price = cached_reference_price(symbol=clean["symbol"])
+        _validate(kind, sub_account, clean, reference_price)
     with transaction.atomic():
         run = AlgoRun.objects.create(kind=RUN_KIND[kind], sub_account=sub_account, parameters=clean)
         command = EngineCommand.objects.create(id=uuid.uuid4(), kind="start_algo", payload={"algo_run_id": run.pk},

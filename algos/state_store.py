@@ -17,7 +17,8 @@ from core.clock import Clock
 
 logger = logging.getLogger(__name__)
 
-TTL_S = {"chase": 24 * 3600, "scalper": 24 * 3600, "trailstop": 24 * 3600, "twap": 12 * 3600}
+TTL_S = {"chase": 24 * 3600, "scalper": 24 * 3600, "trailstop": 24 * 3600, "twap": 12 * 3600,
+         "strategy": 24 * 3600}
 SAVE_EVERY_MS = 1_000
 REDIS_DOWN = (RedisError, OSError)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,7 +16,7 @@ from algos.domain.twap import TwapLeg, twap_plan
 from trading.domain.instruments import InstrumentRules
 from trading.domain.types import Side
 
-KINDS = ("chase", "scalper", "twap", "trail_stop")
+KINDS = ("chase", "scalper", "twap", "trail_stop", "strategy")
 
 
 class ParamError(ValueError):
@@ -189,3 +190,52 @@ def scalper_spec(params: Mapping[str, Any], rules: InstrumentRules, reference_pr
         max_position=max_position,
         reprice_throttle_ms=int_field(params, "reprice_throttle_ms", default=500, low=100, high=60_000),
         max_distance_pct=_bounded(params, "max_distance_pct", "1", Decimal(0), Decimal(50)))
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A strategy instance's parameters: which strategy, on which symbols, with what, inside which limits."""
+
+    name: str
+    symbols: tuple[str, ...]
+    parameters: dict[str, Any]
+    equity: Decimal | None  # the balance its metrics start from; None: the sub-account's, at start
+    budget_ms: int
+    max_signals_per_callback: int
+    max_signals_per_minute: int
+
+
+def strategy_params(params: Mapping[str, Any], known_symbols: Collection[str]) -> StrategySpec:
+    """{"strategy": NAME, "symbols": ["BTCUSDT", ...] or "BTCUSDT,ETHUSDT", "parameters": {...}, "equity",
+    "budget_ms", "max_signals_per_callback", "max_signals_per_minute"}; whether NAME exists is the registry's."""
+    name = str(params.get("strategy", "")).strip()
+    if not name:
+        raise ParamError("strategy is required: the registered name of the strategy to run")
+    raw = params.get("symbols", params.get("symbol", ""))
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+        raise ParamError(f"symbols must be a list of symbols or a comma-separated string, got {raw!r}")
+    symbols = tuple(dict.fromkeys(item.strip().upper() for item in items if item.strip()))
+    if not symbols:
+        raise ParamError("symbols is required: at least one symbol to trade")
+    unknown = [symbol for symbol in symbols if symbol not in known_symbols]
+    if unknown:
+        raise ParamError(f"unknown symbol(s) {', '.join(unknown)}")
+    parameters = params.get("parameters", {})
+    if isinstance(parameters, str):  # from a command line: a JSON object
+        try:
+            parameters = json.loads(parameters or "{}")
+        except ValueError:
+            raise ParamError(f"parameters must be a JSON object, got {parameters!r}") from None
+    if not isinstance(parameters, dict):
+        raise ParamError(f"parameters must be an object of the strategy's parameters, got {parameters!r}")
+    equity = None
+    if params.get("equity") not in (None, ""):
+        equity = decimal_field(params, "equity")
+        if equity < 0:
+            raise ParamError(f"equity must not be negative, got {equity}")
+    return StrategySpec(
+        name=name, symbols=symbols, parameters=dict(parameters), equity=equity,
+        budget_ms=int_field(params, "budget_ms", default=50, low=1, high=10_000),
+        max_signals_per_callback=int_field(params, "max_signals_per_callback", default=20, low=1, high=10_000),
+        max_signals_per_minute=int_field(params, "max_signals_per_minute", default=600, low=1, high=100_000))

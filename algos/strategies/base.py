@@ -87,6 +87,7 @@ class RiskBreach:
     state: str  # ACTIVE, REDUCING, HALTED or "denied" for a refused order
     reason: str
     ts_ms: int
+    code: str = ""  # a refused order's code from the OrderManager (e.g. "order_rate", "position_notional")
 
 
 class SignalKind(StrEnum):

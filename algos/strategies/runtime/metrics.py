@@ -1,0 +1,97 @@
+"""Per-run strategy metrics (seed): cycles, signals, trades opened and closed, wins, losses, PnL, drawdown.
+
+A trade is a round trip of one symbol's position: it opens when the position leaves flat and closes when it
+returns to flat (a flip closes one and opens the next). Its result is the realized PnL net of fees booked
+while it was open. Balance = starting equity + realized PnL net of fees; peak and drawdown follow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from trading.domain.positions import Fill, Position, PositionChangeKind, apply_fill
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class StrategyMetrics:
+    starting_equity: Decimal = ZERO
+    cycles: int = 0
+    signals: int = 0
+    orders: int = 0
+    refused: int = 0
+    dropped: int = 0
+    trades_opened: int = 0
+    trades_closed: int = 0
+    wins: int = 0
+    losses: int = 0
+    pnl: Decimal = ZERO  # realized, net of fees
+    fees: Decimal = ZERO
+    peak_balance: Decimal = ZERO
+    max_drawdown: Decimal = ZERO  # quote asset, from the peak balance
+    positions: dict[str, Position] = field(default_factory=dict)
+    trade_pnl: dict[str, Decimal] = field(default_factory=dict)  # open trade's realized so far, per symbol
+
+    def __post_init__(self) -> None:
+        self.peak_balance = max(self.peak_balance, self.starting_equity)
+
+    @property
+    def balance(self) -> Decimal:
+        return self.starting_equity + self.pnl
+
+    @property
+    def max_drawdown_pct(self) -> Decimal:
+        return ZERO if self.peak_balance <= 0 else self.max_drawdown / self.peak_balance * 100
+
+    def on_fill(self, fill: Fill) -> PositionChangeKind:
+        position = self.positions.get(fill.symbol) or Position(fill.symbol)
+        position, change = apply_fill(position, fill)
+        self.positions[fill.symbol] = position
+        net = change.realized_pnl - change.fee
+        self.pnl += net
+        self.fees += change.fee
+        running = self.trade_pnl.get(fill.symbol, ZERO) + net
+        if change.kind in (PositionChangeKind.CLOSED, PositionChangeKind.FLIPPED):
+            self.trades_closed += 1
+            if running > 0:
+                self.wins += 1
+            else:
+                self.losses += 1
+            running = ZERO
+        if change.kind in (PositionChangeKind.OPENED, PositionChangeKind.FLIPPED):
+            self.trades_opened += 1
+        self.trade_pnl[fill.symbol] = running
+        self.peak_balance = max(self.peak_balance, self.balance)
+        self.max_drawdown = max(self.max_drawdown, self.peak_balance - self.balance)
+        return change.kind
+
+    def unrealized(self, marks: dict[str, Decimal]) -> Decimal:
+        return sum((p.unrealized_pnl(marks[s]) for s, p in self.positions.items() if p.quantity and s in marks),
+                   ZERO)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"cycles": self.cycles, "signals": self.signals, "orders": self.orders, "refused": self.refused,
+                "dropped": self.dropped, "trades_opened": self.trades_opened, "trades_closed": self.trades_closed,
+                "wins": self.wins, "losses": self.losses, "pnl": str(self.pnl), "fees": str(self.fees),
+                "balance": str(self.balance), "peak_balance": str(self.peak_balance),
+                "max_drawdown": str(self.max_drawdown), "max_drawdown_pct": str(self.max_drawdown_pct),
+                "starting_equity": str(self.starting_equity),
+                "positions": {s: [str(p.quantity), str(p.average_entry), str(p.realized_pnl), str(p.fees)]
+                              for s, p in self.positions.items()},
+                "trade_pnl": {s: str(v) for s, v in self.trade_pnl.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StrategyMetrics:
+        metrics = cls(starting_equity=Decimal(str(data.get("starting_equity", "0"))))
+        for name in ("cycles", "signals", "orders", "refused", "dropped", "trades_opened", "trades_closed", "wins",
+                     "losses"):
+            setattr(metrics, name, int(data.get(name, 0)))
+        for name in ("pnl", "fees", "peak_balance", "max_drawdown"):
+            setattr(metrics, name, Decimal(str(data.get(name, "0"))))
+        metrics.positions = {s: Position(s, Decimal(q), Decimal(e), Decimal(r), Decimal(f))
+                             for s, (q, e, r, f) in data.get("positions", {}).items()}
+        metrics.trade_pnl = {s: Decimal(v) for s, v in data.get("trade_pnl", {}).items()}
+        return metrics
