@@ -161,6 +161,9 @@ PMS_ENGINE_METRICS_PORT = int(os.environ.get("PMS_ENGINE_METRICS_PORT", "9108"))
 # Who owns the algos this engine runs (their leases in Redis). Stable across restarts, so a restarted engine
 # takes its own algos back at once; a second engine needs another id (one owner per algo).
 PMS_ENGINE_ID = os.environ.get("PMS_ENGINE_ID", "engine-1")
+# Folders the strategy registry reads strategy files from (os.pathsep-separated); no upload through the web.
+PMS_STRATEGY_DIRS = [Path(folder) for folder in os.environ.get("PMS_STRATEGY_DIRS", str(BASE_DIR / "strategies"))
+                     .split(os.pathsep) if folder]
 # Market-data keys and channels in Redis live under this prefix (a second desk or a test uses its own).
 PMS_REDIS_PREFIX = os.environ.get("PMS_REDIS_PREFIX", "pms")
 PMS_EXCHANGE_ACCOUNT = os.environ.get("PMS_EXCHANGE_ACCOUNT", "main")

@@ -21,6 +21,8 @@ from algos.lease import AlgoLease
 from algos.risk_wiring import RiskWiring
 from algos.services import algo_filled_by_symbol, algo_run_record, algo_run_update, algo_runs_to_resume
 from algos.state_store import AlgoStateStore
+from algos.strategies.runtime.registry import StrategyRegistry
+from algos.strategies.runtime.wiring import breaker_tap
 from core.clock import SYSTEM_CLOCK
 from core.supervisor import Supervisor
 from trading.engine.journal_pg import PostgresJournal
@@ -59,7 +61,8 @@ async def run_engine(*, metrics_port: int | None) -> None:
                              publish=outbox.publish, load_run=sync_to_async(algo_run_record),
                              save_run=sync_to_async(algo_run_update),
                              state_store=AlgoStateStore(redis=redis, clock=clock),
-                             lease=AlgoLease(redis=redis, owner=settings.PMS_ENGINE_ID))
+                             lease=AlgoLease(redis=redis, owner=settings.PMS_ENGINE_ID),
+                             strategies=StrategyRegistry(dirs=settings.PMS_STRATEGY_DIRS))
     engine.command_handlers.update({"start_algo": algo_engine.start, "stop_algo": algo_engine.stop,
                                     "pause_algo": algo_engine.pause, "resume_algo": algo_engine.resume})
 
@@ -70,7 +73,8 @@ async def run_engine(*, metrics_port: int | None) -> None:
             logger.info("algos resumed after restart: %s", resumed)
 
     risk = RiskWiring(engine=engine, algo_engine=algo_engine, market_data=market_data, venue=venue,
-                      instruments=instruments, redis=redis, clock=clock, publish=outbox.publish)
+                      instruments=instruments, redis=redis, clock=clock,
+                      publish=breaker_tap(outbox.publish, algo_engine))  # strategies hear of breaker trips
     engine.on_ready.append(risk.start)
     engine.on_ready.append(resume_algos)
     market_data.ensure(*instruments)
