@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from algos.domain.params import ParamError, chase_params, scalper_spec, strategy_params, trail_params, twap_spec
+from algos.domain.params import (
+    ParamError,
+    basket_legs,
+    chase_params,
+    scalper_spec,
+    strategy_params,
+    trail_params,
+    twap_basket_spec,
+    twap_spec,
+)
 from algos.lease import AlgoLease
 from algos.runners.chase import ChaseRunner
 from algos.runners.scalper import ScalperParams, ScalperRunner
@@ -90,7 +99,8 @@ class AlgoEngine:
             raise AppError(f"algo run {algo_run_id} is owned by engine {holder}; stop it there first",
                            code="owned_elsewhere")
         try:
-            runner = self._build(record, await self._reference_price(runner_symbol(record)))
+            runner = await self._build_basket(record) if record.kind == "basket" else self._build(
+                record, await self._reference_price(runner_symbol(record)))
         except ParamError as exc:
             await self._release(algo_run_id)
             await self.save_run(algo_run_id, "failed", {"error": str(exc)})
@@ -160,6 +170,13 @@ class AlgoEngine:
             filled = await filled_of(record.algo_run_id)
             saved = await self._load_state(record)
             parameters = dict(record.parameters)
+            if saved is None and record.kind == "basket":  # each leg continues on what it has left
+                parameters["legs"] = [{**leg, "quantity": str(Decimal(str(leg["quantity"])) - filled.get(
+                    leg["symbol"], Decimal(0)))} for leg in basket_legs(parameters)
+                    if Decimal(str(leg["quantity"])) > filled.get(leg["symbol"], Decimal(0))]
+                if not parameters["legs"]:
+                    await self.save_run(record.algo_run_id, "completed", {"outcome": "filled before the restart"})
+                    continue
             if saved is None and record.kind in ("chase", "twap"):
                 remaining = Decimal(str(parameters.get("quantity", "0"))) - sum(filled.values(), Decimal(0))
                 if remaining <= 0:
@@ -287,6 +304,14 @@ class AlgoEngine:
             price = await fetch(symbol)
         return price
 
+    async def _build_basket(self, record: RunRecord) -> TwapRunner:
+        legs = basket_legs(record.parameters)
+        prices = {leg["symbol"]: await self._reference_price(leg["symbol"]) for leg in legs
+                  if leg["symbol"] in self.instruments}
+        spec = twap_basket_spec(record.parameters, self.instruments, prices, self.clock.now_ms(), record.algo_run_id)
+        return TwapRunner(algo_run_id=record.algo_run_id, sub_account_id=record.sub_account_id, legs=spec.legs,
+                          manager=self.manager, clock=self.clock, publish=self.publish)
+
     def _build(self, record: RunRecord, reference: Decimal | None) -> Runner:
         if record.kind == "strategy":
             return self._build_strategy(record)
@@ -370,4 +395,8 @@ STORE_KIND = {"chase": "chase", "scalper": "scalper", "twap": "twap", "trail_sto
 
 
 def runner_symbol(record: RunRecord) -> str:
+    """The symbol an algo trades (a basket's first leg: its legs are listed in `legs`)."""
+    legs = record.parameters.get("legs")
+    if record.kind == "basket" and isinstance(legs, list) and legs and isinstance(legs[0], dict):
+        return str(legs[0].get("symbol", "")).upper()
     return str(record.parameters.get("symbol", ""))

@@ -14,10 +14,13 @@ from django.db.models import Sum
 from algos.domain.params import (
     KINDS,
     ParamError,
+    basket_legs,
     chase_params,
     scalper_spec,
     strategy_params,
     trail_params,
+    twap_basket_basic,
+    twap_basket_spec,
     twap_params_basic,
     twap_spec,
 )
@@ -31,7 +34,7 @@ from trading.services.audit import audit_record
 from trading.services.commands import notify_engine
 
 RUN_KIND = {"chase": AlgoRun.Kind.CHASE, "scalper": AlgoRun.Kind.SCALPER, "twap": AlgoRun.Kind.TWAP,
-            "trail_stop": AlgoRun.Kind.TRAIL_STOP, "strategy": AlgoRun.Kind.STRATEGY}
+            "trail_stop": AlgoRun.Kind.TRAIL_STOP, "strategy": AlgoRun.Kind.STRATEGY, "basket": AlgoRun.Kind.BASKET}
 LIVE_STATUSES = (AlgoRun.Status.RUNNING, AlgoRun.Status.PAUSED)
 
 
@@ -55,6 +58,23 @@ def _validate(kind: str, sub_account: SubAccount, params: dict[str, Any], refere
             trail_params(params, position.quantity if position else Decimal(0))
     except ParamError as exc:
         raise AppError(str(exc), code="invalid_parameters") from None
+
+
+def basket_validate(params: dict[str, Any]) -> dict[str, Any]:
+    """Each leg on a trading symbol, with a side and a quantity on its grid; sized by price when one is cached."""
+    try:
+        legs = basket_legs(params)
+        symbols = [leg["symbol"] for leg in legs]
+        rules = {row.symbol: row.to_domain() for row in
+                 Instrument.objects.filter(symbol__in=symbols, status=Instrument.Status.TRADING)}
+        prices = {symbol: cached_reference_price(symbol=symbol) for symbol in symbols}
+        if all(price is not None for price in prices.values()):
+            twap_basket_spec(params, rules, prices, 0, 0)
+        else:  # the engine sizes the lots with its own prices when it starts the run
+            twap_basket_basic(params, rules)
+    except ParamError as exc:
+        raise AppError(str(exc), code="invalid_parameters") from None
+    return {**params, "legs": [dict(leg) for leg in legs], "symbol": symbols[0]}
 
 
 @cache
@@ -91,6 +111,8 @@ def algo_start(*, kind: str, sub_account_id: int, params: dict[str, Any], actor:
         raise AppError(f"sub-account {sub_account.name} is {sub_account.status}: algos cannot start")
     if kind == "strategy":
         clean = strategy_validate(sub_account_id=sub_account.pk, params=params)
+    elif kind == "basket":
+        clean = basket_validate(params)
     else:
         clean = {**params, "symbol": str(params.get("symbol", "")).upper()}
         if reference_price is None:

@@ -16,7 +16,7 @@ from algos.domain.twap import TwapLeg, twap_plan
 from trading.domain.instruments import InstrumentRules
 from trading.domain.types import Side
 
-KINDS = ("chase", "scalper", "twap", "trail_stop", "strategy")
+KINDS = ("chase", "scalper", "twap", "basket", "trail_stop", "strategy")
 
 
 class ParamError(ValueError):
@@ -239,3 +239,66 @@ def strategy_params(params: Mapping[str, Any], known_symbols: Collection[str]) -
         budget_ms=int_field(params, "budget_ms", default=50, low=1, high=10_000),
         max_signals_per_callback=int_field(params, "max_signals_per_callback", default=20, low=1, high=10_000),
         max_signals_per_minute=int_field(params, "max_signals_per_minute", default=600, low=1, high=100_000))
+
+
+MAX_BASKET_LEGS = 20
+
+
+def basket_legs(params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """`legs`: a list of {symbol, side, quantity, limit_price?}, each symbol once."""
+    legs = params.get("legs")
+    if not isinstance(legs, list) or not legs:
+        raise ParamError("a basket needs `legs`: a list of {symbol, side, quantity, limit_price?}")
+    if len(legs) > MAX_BASKET_LEGS:
+        raise ParamError(f"a basket holds at most {MAX_BASKET_LEGS} legs, got {len(legs)}")
+    if not all(isinstance(leg, Mapping) for leg in legs):
+        raise ParamError("each basket leg is an object with symbol, side and quantity")
+    symbols = [str(leg.get("symbol", "")).upper() for leg in legs]
+    if len(set(symbols)) != len(symbols):
+        raise ParamError(f"a basket holds each symbol once, got {', '.join(symbols)}")
+    return [{**leg, "symbol": symbol} for leg, symbol in zip(legs, symbols, strict=True)]
+
+
+def twap_basket_spec(params: Mapping[str, Any], rules: Mapping[str, InstrumentRules],
+                     prices: Mapping[str, Decimal | None], start_ms: int, seed: int) -> TwapSpec:
+    """Every leg on one jittered timeline, sized by its own instrument; one combined progress."""
+    from algos.domain.twap import BasketLegSpec, twap_basket_plan
+
+    lots = int_field(params, "lots", default=10, low=1, high=1000)
+    interval_s = int_field(params, "interval_s", default=60, low=1, high=86_400)
+    specs, references = [], {}
+    for leg in basket_legs(params):
+        symbol = leg["symbol"]
+        if symbol not in rules:
+            raise ParamError(f"unknown symbol {symbol!r} in the basket")
+        price = prices.get(symbol)
+        if price is None:
+            raise ParamError(f"no fresh price for {symbol}: a basket needs one per leg to size its lots")
+        quantity = decimal_field(leg, "quantity")
+        try:
+            check_quantity(quantity, rules[symbol], price)
+        except ParamError as exc:
+            raise ParamError(f"{symbol}: {exc}") from None
+        limit = decimal_field(leg, "limit_price") if leg.get("limit_price") not in (None, "") else None
+        specs.append(BasketLegSpec(symbol, side_field(leg), quantity, limit))
+        references[symbol] = price
+    try:
+        legs = twap_basket_plan(specs, lots, interval_s * 1000, start_ms, rules, references,
+                                random.Random(seed), irregular=bool(params.get("irregular", False)))  # noqa: S311
+    except ValueError as exc:
+        raise ParamError(str(exc)) from None
+    return TwapSpec(tuple(legs))
+
+
+def twap_basket_basic(params: Mapping[str, Any], rules: Mapping[str, InstrumentRules]) -> None:
+    """What can be checked without prices."""
+    int_field(params, "lots", default=10, low=1, high=1000)
+    int_field(params, "interval_s", default=60, low=1, high=86_400)
+    for leg in basket_legs(params):
+        if leg["symbol"] not in rules:
+            raise ParamError(f"unknown symbol {leg['symbol']!r} in the basket")
+        side_field(leg)
+        try:
+            check_quantity(decimal_field(leg, "quantity"), rules[leg["symbol"]], None)
+        except ParamError as exc:
+            raise ParamError(f"{leg['symbol']}: {exc}") from None

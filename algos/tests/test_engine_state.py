@@ -46,7 +46,8 @@ async def engine_for(h: Harness, redis: Any, runs: dict[int, RunRecord], owner: 
     instruments = {rules.symbol: rules for rules in await h.venue.instruments()}
     engine = AlgoEngine(manager=manager or h.manager, ticks=ticks, instruments=instruments, load_run=load,
                         save_run=save, clock=h.clock, state_store=AlgoStateStore(redis=redis, clock=h.clock),
-                        lease=AlgoLease(redis=redis, owner=owner))
+                        lease=AlgoLease(redis=redis, owner=owner),
+                        publish=lambda group, kind, data: h.events.append((group, kind, data)))
     ticks.prices.update({"BTCUSDT": D("60000.05"), "ETHUSDT": D("3000.005")})
     return engine, ticks, statuses
 
@@ -223,3 +224,21 @@ async def test_a_trail_stop_resumes_with_its_high_water_mark(redis):
     await engine2.tick()
     assert statuses[run_id] == "completed"
     assert h.journal.positions_by_key[(ALPHA, "BTCUSDT")].quantity == D("0")
+
+
+async def test_a_basket_trades_every_leg_to_its_exact_total_with_one_combined_progress(redis):
+    h, run_id = await make_harness(), new_id()
+    record = RunRecord(run_id, "basket", ALPHA, {"lots": 3, "interval_s": 5, "legs": [
+        {"symbol": "BTCUSDT", "side": "buy", "quantity": "0.030"},
+        {"symbol": "ETHUSDT", "side": "sell", "quantity": "0.300"}]})
+    engine, _, statuses = await engine_for(h, redis, {run_id: record})
+    await engine.start({"algo_run_id": run_id})
+    for _ in range(20):
+        h.clock.advance(1)
+        await engine.tick()
+        await settle(h)
+    assert statuses[run_id] == "completed"
+    assert h.journal.positions_by_key[(ALPHA, "BTCUSDT")].quantity == D("0.030")
+    assert h.journal.positions_by_key[(ALPHA, "ETHUSDT")].quantity == D("-0.300")
+    progress = [data["progress"] for _, kind, data in h.events if kind == "twap_progress" and "progress" in data]
+    assert progress == sorted(progress) and progress[-1] == 1

@@ -52,6 +52,10 @@ def test_a_valid_chase_is_recorded_and_queued_for_the_engine_with_an_audit_entry
     ("scalper", {**CHASE, "layer_count": 11}, "layer_count must be within 1..10"),
     ("scalper", {**CHASE, "sides": "up"}, "sides must be both, long or short"),
     ("scalper", {**CHASE, "max_loss_bps": "-1"}, "max_loss_bps must be within"),
+    ("basket", {"legs": []}, "a basket needs `legs`"),
+    ("basket", {"legs": [CHASE, CHASE]}, "each symbol once"),
+    ("basket", {"legs": [{**CHASE, "symbol": "DOGEUSDT"}]}, "unknown symbol 'DOGEUSDT' in the basket"),
+    ("basket", {"legs": [{**CHASE, "quantity": "0.0105"}]}, "BTCUSDT: quantity 0.0105 is not a multiple"),
     ("martingale", CHASE, "unknown algo"),
 ])
 def test_bad_algo_parameters_are_refused_and_nothing_is_written(instruments, make_sub_account, kind, params,
