@@ -13,7 +13,7 @@ from algos.engine import AlgoEngine
 from core.clock import Clock
 from risk.domain.states import Scope, ScopeKind
 from risk.engine import RiskEngine
-from risk.runtime import risk_engine_start, watch_risk_changes
+from risk.runtime import risk_background, risk_engine_start
 from trading.domain.instruments import InstrumentRules
 from trading.engine.hooks import EventSink
 from trading.engine.runner import Engine
@@ -62,7 +62,7 @@ class RiskWiring:
         """Limits edited in the admin, manual trips and resets reach the running engine."""
         await self.started.wait()
         assert self.risk is not None  # noqa: S101 - set before `started`
-        await watch_risk_changes(self.risk, database_url=settings.DATABASE_URL)
+        await risk_background(self.risk, database_url=settings.DATABASE_URL)  # LISTEN + equity/mark writer
 
     async def close(self) -> None:
         if self.risk is not None:

@@ -87,3 +87,14 @@ class AdlActionAdmin(ReadOnlyAdmin):
 @admin.register(models.LeverageBracketTable)
 class LeverageBracketTableAdmin(ReadOnlyAdmin):
     list_display = ["symbol", "fetched_at"]
+
+
+@admin.register(models.EquityState)
+class EquityStateAdmin(ReadOnlyAdmin):
+    list_display = ["sub_account", "day", "day_open_equity", "peak_equity", "updated_at"]
+
+
+@admin.register(models.MarkHistory)
+class MarkHistoryAdmin(ReadOnlyAdmin):
+    list_display = ["symbol", "hour", "mark_price", "seen_at"]
+    list_filter = ["symbol"]

@@ -9,6 +9,8 @@ then are recorded, cancel working orders in scope and stop its algos.
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from core.clock import SYSTEM_CLOCK, Clock
-from risk.domain.adl import DEFAULT_COOLDOWN_MS, AdlMemory, AdlStep, adl_decide
+from risk.domain.adl import ADL_TIERS, DEFAULT_COOLDOWN_MS, AdlMemory, AdlStep, adl_decide
 from risk.domain.breakers import (
     EquityHistory,
     EventWindow,
@@ -27,11 +29,11 @@ from risk.domain.breakers import (
     rejection_storm_trip,
 )
 from risk.domain.limits import NO_LIMITS, GlobalLimits, SubAccountLimits
-from risk.domain.margin import DEFAULT_LEVERAGE, AccountMargin, Brackets, PositionInput, account_margin
-from risk.domain.monitors import concentration
+from risk.domain.margin import DEFAULT_LEVERAGE, AccountMargin, Brackets, MarginBook, MarginTotals
+from risk.domain.monitors import VarEstimate, historical_var
 from risk.domain.pretrade import AccountBook, GlobalBook, pre_trade_check
 from risk.domain.states import GLOBAL, Scope, ScopeKind, ScopeState, TradingState, algo_scope, sub_account_scope
-from risk.snapshots import snapshot_data
+from risk.snapshots import monitor_fields, snapshot_data
 from trading.domain.client_ids import OrderOrigin
 from trading.domain.instruments import InstrumentRules
 from trading.domain.records import FillBooked, OrderIntent
@@ -44,9 +46,13 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
 EVAL_INTERVAL_MS = 2_000
 STORM_THRESHOLD, STORM_WINDOW_MS = 20, 60_000
+VAR_INTERVAL_MS = 60_000
+SNAPSHOT_CHUNK = 250  # snapshots built per loop turn: a tick re-evaluating 1,000 sub-accounts never blocks it long
+VAR_PER_FLUSH = 50  # VaR recomputations per flush, oldest first (a full recomputation is spread over turns)
 
 StopAlgos = Callable[[Scope], Awaitable[None]]
-SnapshotSink = Callable[[int, dict[str, Any]], Coroutine[Any, Any, None]]
+SnapshotSink = Callable[[list[tuple[int, dict[str, Any]]]], Coroutine[Any, Any, None]]
+EquityRow = tuple[int, int, Decimal, Decimal]  # sub-account, day (days since the epoch, UTC), day open, peak
 
 
 class RiskStore(Protocol):
@@ -75,15 +81,21 @@ class MemoryRiskStore:
 @dataclass
 class SubAccountRisk:
     book: AccountBook
-    wallet: Decimal = ZERO
-    entries: dict[str, Decimal] = field(default_factory=dict)
+    margin: MarginBook
     equity: EquityHistory = field(default_factory=EquityHistory)
     attempts: EventWindow = field(default_factory=EventWindow)
     rejections: EventWindow = field(default_factory=lambda: EventWindow(STORM_WINDOW_MS))
     last_eval_ms: int = -(10**15)
-    margin: AccountMargin | None = None
+    totals: MarginTotals | None = None
     adl_last: AdlMemory | None = None
     adl_running: bool = False
+    var: VarEstimate | None = None
+    var_at_ms: int = -(10**15)
+    equity_saved: tuple[int, Decimal, Decimal] | None = None
+
+    @property
+    def wallet(self) -> Decimal:
+        return self.margin.wallet
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,7 @@ class RiskConfig:
     adl_cooldown_ms: int = DEFAULT_COOLDOWN_MS
     storm_threshold: int = STORM_THRESHOLD
     storm_window_ms: int = STORM_WINDOW_MS
+    var_interval_ms: int = VAR_INTERVAL_MS
 
 
 DEFAULT_CONFIG = RiskConfig()
@@ -113,40 +126,60 @@ class RiskEngine:
         self.holders: dict[str, set[int]] = {}  # symbol -> sub-accounts holding it
         self._own: OrderIntent | None = None  # the ADL order being placed: it passes its own check
         self._tasks: set[asyncio.Task[None]] = set()
+        self._steps = {symbol: rules.step_size for symbol, rules in self.instruments.items()}
+        self._adl_floor = ADL_TIERS[0].margin_ratio
+        self._dirty: dict[int, None] = {}  # sub-accounts whose snapshot is due, in evaluation order
+        self._flushing = False
+        self.returns: dict[str, list[Decimal]] = {}  # daily mark returns per symbol, oldest first (for VaR)
         self.checks = 0
 
     # -- loading ------------------------------------------------------------------------------------
     def load(self, *, limits: Mapping[int, SubAccountLimits], global_limits: GlobalLimits,
              states: Mapping[Scope, ScopeState], wallets: Mapping[int, Decimal],
-             positions: list[tuple[int, str, Decimal, Decimal]]) -> None:
-        """Start-up state: limits, non-active states, wallet balances, (sub, symbol, quantity, entry) positions."""
+             positions: list[tuple[int, str, Decimal, Decimal]], equity: Mapping[int, EquityRow] | None = None,
+             returns: Mapping[str, list[Decimal]] | None = None) -> None:
+        """Start-up state: limits, non-active states, wallet balances, (sub, symbol, quantity, entry) positions,
+        the saved equity history (day open and peak survive a restart) and daily mark returns for VaR."""
         self.world.limits = global_limits
         self.states = dict(states)
         for sub_account_id in set(limits) | set(wallets):
             self._sub(sub_account_id).book.limits = limits.get(sub_account_id, NO_LIMITS)
         for sub_account_id, wallet in wallets.items():
-            self._sub(sub_account_id).wallet = wallet
+            self._sub(sub_account_id).margin.set_wallet(wallet)
         for sub_account_id, symbol, quantity, entry in positions:
             self._set_position(sub_account_id, symbol, quantity, entry)
+        for sub_account_id, (_, day, day_open, peak) in (equity or {}).items():
+            sub = self._sub(sub_account_id)
+            sub.equity.restore(day=day, day_open=day_open, peak=peak)
+            sub.equity_saved = (day, day_open, peak)
+        if returns is not None:
+            self.returns = {symbol: list(values) for symbol, values in returns.items()}
 
     def set_limits(self, limits: Mapping[int, SubAccountLimits], global_limits: GlobalLimits) -> None:
         self.world.limits = global_limits
         for sub_account_id, sub in self.subs.items():
             sub.book.limits = limits.get(sub_account_id, NO_LIMITS)
+            sub.margin.set_leverage(functools.partial(self._leverage, sub.book.limits))
         for sub_account_id in set(limits) - set(self.subs):
             self._sub(sub_account_id).book.limits = limits[sub_account_id]
+
+    def set_returns(self, returns: Mapping[str, list[Decimal]]) -> None:
+        """Daily mark returns per symbol (oldest first), refreshed as the mark history grows."""
+        self.returns = {symbol: list(values) for symbol, values in returns.items()}
 
     def _sub(self, sub_account_id: int) -> SubAccountRisk:
         sub = self.subs.get(sub_account_id)
         if sub is None:
-            sub = self.subs[sub_account_id] = SubAccountRisk(AccountBook(sub_account_id))
+            sub = self.subs[sub_account_id] = SubAccountRisk(AccountBook(sub_account_id), MarginBook(self.brackets))
         return sub
 
     def _set_position(self, sub_account_id: int, symbol: str, quantity: Decimal, entry: Decimal) -> None:
         sub = self._sub(sub_account_id)
         before = sub.book.positions.get(symbol, ZERO)
         sub.book.positions[symbol] = quantity
-        sub.entries[symbol] = entry
+        mark = self.world.marks.get(symbol) or entry
+        sub.margin.set_position(symbol, quantity, entry, mark, self._leverage(sub.book.limits, symbol)
+                                if quantity else DEFAULT_LEVERAGE)
         self.world.net[symbol] = self.world.net.get(symbol, ZERO) + quantity - before
         self.world.gross[symbol] = self.world.gross.get(symbol, ZERO) + abs(quantity) - abs(before)
         holders = self.holders.setdefault(symbol, set())
@@ -225,13 +258,14 @@ class RiskEngine:
         """After a fill is booked: the position, the wallet (realized PnL less fees), then a re-evaluation."""
         position = booked.position
         sub = self._sub(booked.sub_account_id)
-        sub.wallet += booked.change.realized_pnl - booked.change.fee
+        sub.margin.set_wallet(sub.wallet + booked.change.realized_pnl - booked.change.fee)
         self._set_position(booked.sub_account_id, position.symbol, position.quantity, position.average_entry)
         self.evaluate(booked.sub_account_id)
 
     def on_wallet_change(self, sub_account_id: int, amount: Decimal) -> None:
         """Deposits, withdrawals and funding booked outside fills."""
-        self._sub(sub_account_id).wallet += amount
+        sub = self._sub(sub_account_id)
+        sub.margin.set_wallet(sub.wallet + amount)
         self.evaluate(sub_account_id)
 
     def on_tick(self, l1: Any) -> None:
@@ -251,64 +285,111 @@ class RiskEngine:
 
     # -- evaluation ---------------------------------------------------------------------------------
     def margin_of(self, sub_account_id: int) -> AccountMargin:
+        """Every figure at the current marks, liquidation prices included."""
         sub = self._sub(sub_account_id)
-        inputs = []
-        for symbol, quantity in sub.book.positions.items():
-            if not quantity:
-                continue
-            entry = sub.entries.get(symbol, ZERO)
-            mark = self.world.marks.get(symbol) or entry
-            inputs.append(PositionInput(symbol, quantity, entry, mark, self._leverage(sub.book.limits, symbol)))
-        return account_margin(wallet_balance=sub.wallet, positions=inputs, brackets=self.brackets)
+        sub.margin.sync_marks(self.world.marks)
+        return sub.margin.account()
 
     def _leverage(self, limits: SubAccountLimits, symbol: str) -> int:
         wanted = int(limits.max_leverage) if limits.max_leverage is not None else DEFAULT_LEVERAGE
         return max(1, min(wanted, self.brackets[symbol][0].max_leverage))
 
-    def evaluate(self, sub_account_id: int) -> AccountMargin:
-        """Margin, monitors, breakers and ADL for one sub-account, now."""
+    def evaluate(self, sub_account_id: int) -> MarginTotals:
+        """Margin, breakers and ADL for one sub-account, now; its snapshot and margin_updated follow in a batch.
+
+        Only what decides (margin ratio, equity) is computed here: positions reprice when their mark moved,
+        liquidation prices and monitors are left to the snapshot.
+        """
         sub = self._sub(sub_account_id)
         now = self.clock.now_ms()
         sub.last_eval_ms = now
+        sub.margin.sync_marks(self.world.marks)
+        totals = sub.totals = sub.margin.totals()
+        sub.book.margin_balance = totals.margin_balance
+        sub.equity.record(now, totals.margin_balance)
+        limits = sub.book.limits
+        if limits.max_daily_loss is not None or limits.max_drawdown_pct is not None or (
+                limits.rapid_drawdown_pct is not None):
+            for trip in equity_trips(limits, sub.equity, totals.margin_balance):
+                self.trip(sub_account_scope(sub_account_id), trip)
+        if totals.margin_ratio >= self._adl_floor:
+            self._maybe_deleverage(sub_account_id, sub, totals, now)
+        self._dirty[sub_account_id] = None
+        if not self._flushing:
+            self._flushing = True
+            self._spawn(self._flush())
+        return totals
+
+    async def _flush(self) -> None:
+        """Build the due snapshots in chunks (yielding between them), publish margin_updated, write them."""
+        try:
+            var_budget = VAR_PER_FLUSH
+            while self._dirty:
+                chunk = list(itertools.islice(self._dirty, SNAPSHOT_CHUNK))
+                for sub_account_id in chunk:
+                    del self._dirty[sub_account_id]
+                items = []
+                for sub_account_id in chunk:
+                    data, var_budget = self._snapshot(sub_account_id, var_budget)
+                    self.publish(account_group(sub_account_id), "margin_updated", data)
+                    items.append((sub_account_id, data))
+                if self.snapshots is not None:
+                    await self.snapshots(items)
+                await asyncio.sleep(0)
+        finally:
+            self._flushing = False
+
+    def snapshot(self, sub_account_id: int) -> dict[str, Any]:
+        """A sub-account's risk snapshot now: margin, liquidation prices, state, drawdown, concentration, VaR."""
+        return self._snapshot(sub_account_id, 1)[0]
+
+    def _snapshot(self, sub_account_id: int, var_budget: int) -> tuple[dict[str, Any], int]:
+        sub = self._sub(sub_account_id)
+        now = self.clock.now_ms()
         margin = self.margin_of(sub_account_id)
-        sub.margin = margin
-        sub.book.margin_balance = margin.margin_balance
-        sub.equity.record(now, margin.margin_balance)
-        for trip in equity_trips(sub.book.limits, sub.equity, margin.margin_balance):
-            self.trip(sub_account_scope(sub_account_id), trip)
-        self._maybe_deleverage(sub_account_id, sub, margin, now)
+        if var_budget > 0 and now - sub.var_at_ms >= self.config.var_interval_ms:
+            sub.var, sub.var_at_ms = self._var(margin), now
+            var_budget -= 1
         state = self.states.get(sub_account_scope(sub_account_id))
         data = snapshot_data(sub_account_id, margin, state=state.state.value if state else "active", at_ms=now,
                              extra=self._monitors(sub, margin))
-        self.publish(account_group(sub_account_id), "margin_updated", data)
-        if self.snapshots is not None:
-            self._spawn(self.snapshots(sub_account_id, data))
-        return margin
+        return data, var_budget
+
+    def _var(self, margin: AccountMargin) -> VarEstimate | None:
+        exposures = {p.symbol: p.quantity * p.mark_price for p in margin.positions}
+        return historical_var(exposures, self.returns)
 
     @staticmethod
     def _monitors(sub: SubAccountRisk, margin: AccountMargin) -> dict[str, Any]:
-        focus = concentration({p.symbol: p.notional for p in margin.positions}, margin.margin_balance)
-        drawdown = ZERO if sub.equity.peak <= 0 else max(ZERO, (sub.equity.peak - margin.margin_balance)
-                                                          / sub.equity.peak * 100)
-        return {"drawdown_pct": str(drawdown), "equity_peak": str(sub.equity.peak),
-                "day_open_equity": str(sub.equity.day_open), "largest_symbol": focus.symbol,
-                "largest_share_of_gross": str(focus.share_of_gross),
-                "largest_share_of_equity": str(focus.share_of_equity)}
+        return monitor_fields(margin, peak=sub.equity.peak, day_open=sub.equity.day_open, var=sub.var)
+
+    # -- equity history that survives a restart -----------------------------------------------------
+    def equity_unsaved(self) -> list[EquityRow]:
+        """(sub-account, day, day open, peak) of the sub-accounts whose day open or peak moved since saved."""
+        rows = []
+        for sub_account_id, sub in self.subs.items():
+            current = sub.equity.saved_form()
+            if current is not None and current != sub.equity_saved:
+                rows.append((sub_account_id, *current))
+        return rows
+
+    def equity_saved(self, rows: list[EquityRow]) -> None:
+        for sub_account_id, day, day_open, peak in rows:
+            self._sub(sub_account_id).equity_saved = (day, day_open, peak)
 
     # -- auto-deleverage ----------------------------------------------------------------------------
-    def _maybe_deleverage(self, sub_account_id: int, sub: SubAccountRisk, margin: AccountMargin, now: int) -> None:
+    def _maybe_deleverage(self, sub_account_id: int, sub: SubAccountRisk, totals: MarginTotals, now: int) -> None:
         if sub.adl_running:
             return
-        positions = {p.symbol: (p.quantity, p.notional) for p in margin.positions}
-        steps = {symbol: rules.step_size for symbol, rules in self.instruments.items()}
-        step = adl_decide(ratio=margin.margin_ratio, positions=positions, step_sizes=steps, last=sub.adl_last,
-                          now_ms=now, cooldown_ms=self.config.adl_cooldown_ms)
+        positions = {row.symbol: (row.quantity, row.notional) for row in sub.margin.rows}
+        step = adl_decide(ratio=totals.margin_ratio, positions=positions, step_sizes=self._steps,
+                          last=sub.adl_last, now_ms=now, cooldown_ms=self.config.adl_cooldown_ms)
         if step is None:
             return
         sub.adl_last = AdlMemory(step.tier.level, now)
         sub.adl_running = True
         self.publish("risk", "adl_triggered", {
-            "sub_account_id": sub_account_id, "tier": step.tier.level, "margin_ratio": str(margin.margin_ratio),
+            "sub_account_id": sub_account_id, "tier": step.tier.level, "margin_ratio": str(totals.margin_ratio),
             "reductions": [{"symbol": r.symbol, "quantity": str(r.quantity)} for r in step.reductions],
             "message": step.reason})
         self._spawn(self._deleverage(sub_account_id, sub, step))

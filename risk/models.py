@@ -203,3 +203,33 @@ def brackets_to_json(brackets: tuple[Bracket, ...] | list[Bracket]) -> list[dict
 def brackets_from_json(rows: list[dict[str, Any]]) -> list[Bracket]:
     return [Bracket(Decimal(r["floor"]), Decimal(r["cap"]), int(r["max_leverage"]), Decimal(r["mmr"]),
                     Decimal(r["cum"])) for r in rows]
+
+
+class EquityState(models.Model):
+    """A sub-account's equity history the breakers need across restarts: the day's opening equity and the peak."""
+
+    sub_account = models.OneToOneField(SubAccount, on_delete=models.CASCADE, related_name="equity_state")
+    day = models.DateField(help_text="UTC day of day_open_equity")
+    day_open_equity = models.DecimalField(max_digits=38, decimal_places=18)
+    peak_equity = models.DecimalField(max_digits=38, decimal_places=18)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"equity of {self.sub_account_id} on {self.day}"
+
+
+class MarkHistory(models.Model):
+    """The last mark price the engine saw in each UTC hour of a symbol: the data of the historical VaR."""
+
+    symbol = models.CharField(max_length=32)
+    hour = models.DateTimeField(help_text="start of the UTC hour")
+    mark_price = models.DecimalField(max_digits=38, decimal_places=18)
+    seen_at = models.DateTimeField(help_text="when this mark was seen (the latest in the hour wins)")
+
+    class Meta:
+        ordering = ["symbol", "hour"]
+        constraints = [models.UniqueConstraint(fields=["symbol", "hour"], name="one_mark_per_symbol_hour"),
+                       models.CheckConstraint(name="mark_history_positive", condition=Q(mark_price__gt=0))]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.hour:%Y-%m-%d %H}:00 {self.mark_price}"

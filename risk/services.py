@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +18,10 @@ from risk.domain.states import Scope, ScopeKind, TradingState
 from risk.models import (
     AdlAction,
     BreachRecord,
+    EquityState,
     GlobalRiskLimit,
     LeverageBracketTable,
+    MarkHistory,
     RiskLimit,
     TradingStateRecord,
     brackets_to_json,
@@ -166,3 +169,40 @@ def leverage_brackets_save(*, tables: Mapping[str, Sequence[Bracket]], clock: Cl
         LeverageBracketTable.objects.update_or_create(
             symbol=symbol, defaults={"brackets": brackets_to_json(list(table)), "fetched_at": clock.now()})
     return len(tables)
+
+
+def equity_states_save(*, rows: Sequence[tuple[int, int, Decimal, Decimal]], clock: Clock = SYSTEM_CLOCK) -> int:
+    """Upsert (sub-account, day number, day open, peak) rows in one statement; unknown sub-accounts are skipped."""
+    known = set(SubAccount.objects.filter(pk__in=[row[0] for row in rows]).values_list("pk", flat=True))
+    now = clock.now()
+    records = [EquityState(sub_account_id=sub_id, day=date(1970, 1, 1) + timedelta(days=day), day_open_equity=day_open,
+                           peak_equity=peak, updated_at=now)
+               for sub_id, day, day_open, peak in rows if sub_id in known]
+    EquityState.objects.bulk_create(records, update_conflicts=True, unique_fields=["sub_account"],
+                                    update_fields=["day", "day_open_equity", "peak_equity", "updated_at"])
+    return len(records)
+
+
+def marks_record(*, marks: Mapping[str, Decimal], clock: Clock = SYSTEM_CLOCK) -> int:
+    """The marks seen now become their hour's mark (the latest in an hour wins); one statement."""
+    now = clock.now()
+    hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    records = [MarkHistory(symbol=symbol, hour=hour, mark_price=mark, seen_at=now)
+               for symbol, mark in marks.items() if mark.is_finite() and mark > 0]
+    MarkHistory.objects.bulk_create(records, update_conflicts=True, unique_fields=["symbol", "hour"],
+                                    update_fields=["mark_price", "seen_at"])
+    return len(records)
+
+
+def mark_history_import(*, symbol: str, closes: Sequence[tuple[int, Decimal]], clock: Clock = SYSTEM_CLOCK) -> int:
+    """Seed the history from klines: (open time in ms, close) rows, each close the mark of its hour."""
+    now = clock.now()
+    by_hour: dict[datetime, Decimal] = {}
+    for open_ms, close in closes:
+        at = datetime.fromtimestamp(open_ms / 1000, tz=UTC).replace(minute=0, second=0, microsecond=0)
+        by_hour[at] = close  # later rows of the hour overwrite earlier ones
+    records = [MarkHistory(symbol=symbol, hour=hour, mark_price=mark, seen_at=now) for hour, mark in by_hour.items()
+               if mark > 0]
+    MarkHistory.objects.bulk_create(records, update_conflicts=True, unique_fields=["symbol", "hour"],
+                                    update_fields=["mark_price", "seen_at"])
+    return len(records)

@@ -7,6 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from risk.domain.margin import AccountMargin
+from risk.domain.monitors import VarEstimate, concentration
+
+ZERO = Decimal(0)
 
 SNAPSHOT_TTL_S = 30
 
@@ -39,3 +42,16 @@ def snapshot_data(sub_account_id: int, margin: AccountMargin, *, state: str, at_
 
 def snapshot_encode(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"))
+
+
+def monitor_fields(margin: AccountMargin, *, peak: Decimal, day_open: Decimal,
+                   var: VarEstimate | None) -> dict[str, Any]:
+    """Drawdown, concentration and VaR for a snapshot (the engine's and the database fallback's alike)."""
+    focus = concentration({p.symbol: p.notional for p in margin.positions}, margin.margin_balance)
+    drawdown = ZERO if peak <= 0 else max(ZERO, (peak - margin.margin_balance) / peak * 100)
+    return {"drawdown_pct": str(drawdown), "equity_peak": str(peak), "day_open_equity": str(day_open),
+            "largest_symbol": focus.symbol, "largest_share_of_gross": str(focus.share_of_gross),
+            "largest_share_of_equity": str(focus.share_of_equity),
+            "var_1d": str(var.value) if var is not None else None,
+            "var_confidence": str(var.confidence) if var is not None else None,
+            "var_days": var.observations if var is not None else 0}

@@ -14,6 +14,7 @@ ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 RAPID_WINDOW_MS = 10 * 60_000
 MINUTE_MS = 60_000
+DAY_MS = 86_400_000
 
 
 class TripKind(StrEnum):
@@ -63,7 +64,11 @@ class EventWindow:
 
 
 class EquityHistory:
-    """Equity samples of one sub-account: the day's opening, the peak, and the last 10 minutes' high."""
+    """Equity samples of one sub-account: the day's opening, the peak, and the last 10 minutes' high.
+
+    The window keeps only the samples that can still be its high (a falling sequence), so the high is
+    read in O(1) however often equity is sampled.
+    """
 
     __slots__ = ("_recent", "day", "day_open", "peak", "window_ms")
 
@@ -74,18 +79,30 @@ class EquityHistory:
         self.day_open = ZERO
         self.peak = ZERO
 
+    def restore(self, *, day: int, day_open: Decimal, peak: Decimal) -> None:
+        """What was saved before a restart: the day's opening equity (kept if still that day) and the peak."""
+        self.day, self.day_open, self.peak = day, day_open, max(self.peak, peak)
+
     def record(self, now_ms: int, equity: Decimal) -> None:
-        day = now_ms // 86_400_000
+        day = now_ms // DAY_MS
         if day != self.day:
             self.day, self.day_open = day, equity
-        self.peak = max(self.peak, equity)
-        self._recent.append((now_ms, equity))
+        if equity > self.peak:
+            self.peak = equity
+        recent = self._recent
+        while recent and recent[-1][1] <= equity:
+            recent.pop()
+        recent.append((now_ms, equity))
         edge = now_ms - self.window_ms
-        while self._recent and self._recent[0][0] < edge:
-            self._recent.popleft()
+        while recent[0][0] < edge:
+            recent.popleft()
 
     def window_high(self) -> Decimal:
-        return max((equity for _, equity in self._recent), default=ZERO)
+        return self._recent[0][1] if self._recent else ZERO
+
+    def saved_form(self) -> tuple[int, Decimal, Decimal] | None:
+        """(day, day_open, peak) to persist; None before the first sample."""
+        return None if self.day is None else (self.day, self.day_open, self.peak)
 
 
 def drawdown_pct(peak: Decimal, equity: Decimal) -> Decimal:
@@ -95,22 +112,25 @@ def drawdown_pct(peak: Decimal, equity: Decimal) -> Decimal:
 
 
 def equity_trips(limits: SubAccountLimits, history: EquityHistory, equity: Decimal) -> list[Trip]:
-    """Loss triggers after the latest equity sample (record it first)."""
+    """Loss triggers after the latest equity sample (record it first); only the limits that are set cost."""
     trips = []
-    loss = history.day_open - equity
-    if limits.max_daily_loss is not None and loss >= limits.max_daily_loss:
-        trips.append(Trip(TripKind.DAILY_LOSS, TRIP_STATE[TripKind.DAILY_LOSS],
-                          f"daily loss {money(loss)} USDT reached the limit {money(limits.max_daily_loss)} USDT"))
-    drawdown = drawdown_pct(history.peak, equity)
-    if limits.max_drawdown_pct is not None and drawdown >= limits.max_drawdown_pct:
-        trips.append(Trip(TripKind.DRAWDOWN, TRIP_STATE[TripKind.DRAWDOWN],
-                          f"drawdown {drawdown:.2f} % from the peak {money(history.peak)} USDT reached the limit "
-                          f"{limits.max_drawdown_pct} %"))
-    rapid = drawdown_pct(history.window_high(), equity)
-    if limits.rapid_drawdown_pct is not None and rapid >= limits.rapid_drawdown_pct:
-        trips.append(Trip(TripKind.RAPID_DRAWDOWN, TRIP_STATE[TripKind.RAPID_DRAWDOWN],
-                          f"equity fell {rapid:.2f} % within {history.window_ms // 60_000} minutes "
-                          f"(limit {limits.rapid_drawdown_pct} %)"))
+    if limits.max_daily_loss is not None:
+        loss = history.day_open - equity
+        if loss >= limits.max_daily_loss:
+            trips.append(Trip(TripKind.DAILY_LOSS, TRIP_STATE[TripKind.DAILY_LOSS],
+                              f"daily loss {money(loss)} USDT reached the limit {money(limits.max_daily_loss)} USDT"))
+    if limits.max_drawdown_pct is not None:
+        drawdown = drawdown_pct(history.peak, equity)
+        if drawdown >= limits.max_drawdown_pct:
+            trips.append(Trip(TripKind.DRAWDOWN, TRIP_STATE[TripKind.DRAWDOWN],
+                              f"drawdown {drawdown:.2f} % from the peak {money(history.peak)} USDT reached the "
+                              f"limit {limits.max_drawdown_pct} %"))
+    if limits.rapid_drawdown_pct is not None:
+        rapid = drawdown_pct(history.window_high(), equity)
+        if rapid >= limits.rapid_drawdown_pct:
+            trips.append(Trip(TripKind.RAPID_DRAWDOWN, TRIP_STATE[TripKind.RAPID_DRAWDOWN],
+                              f"equity fell {rapid:.2f} % within {history.window_ms // 60_000} minutes "
+                              f"(limit {limits.rapid_drawdown_pct} %)"))
     return trips
 
 

@@ -32,6 +32,12 @@ def daily_returns(closes: Sequence[Decimal]) -> list[Decimal]:
     return [(b - a) / a for a, b in itertools.pairwise(closes) if a > 0]
 
 
+def daily_returns_by_day(closes: Sequence[tuple[int, Decimal]]) -> list[Decimal]:
+    """1-day returns from (day number, close) pairs, oldest first: only between consecutive days, so a gap in
+    the history (the engine was down) never passes for one day's move."""
+    return [(b - a) / a for (day_a, a), (day_b, b) in itertools.pairwise(closes) if day_b == day_a + 1 and a > 0]
+
+
 @dataclass(frozen=True, slots=True)
 class VarEstimate:
     value: Decimal  # loss (positive) not exceeded on `confidence` of the observed days

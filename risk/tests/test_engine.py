@@ -158,11 +158,14 @@ async def test_ticks_re_evaluate_a_holder_at_most_every_two_seconds():
     risk, _, _ = await with_risk(h, {}, {ALPHA: D(100000)})
     await h.manager.place(market(ALPHA, Side.BUY, "0.010"))
     await h.pump()
+    await risk.settle()
     updates = len([1 for _, kind, _ in h.events if kind == "margin_updated"])
     h.clock.advance(2.0)
     for price in ("60010", "60020", "60030"):
         risk.on_quote("BTCUSDT", mark=D(price))
         h.clock.advance(0.5)
+    await risk.settle()
     assert len([1 for _, kind, _ in h.events if kind == "margin_updated"]) == updates + 1
     risk.on_quote("ETHUSDT", mark=D("3100"))  # a symbol ALPHA does not hold
+    await risk.settle()
     assert len([1 for _, kind, _ in h.events if kind == "margin_updated"]) == updates + 1

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from risk.domain.breakers import (
     EquityHistory,
     EventWindow,
@@ -69,3 +72,28 @@ def test_order_rate_and_rejection_storm_trips():
     assert rejection_storm_trip(19, 20, 60_000) is None
     storm = rejection_storm_trip(20, 20, 60_000)
     assert storm is not None and storm.state is TradingState.HALTED
+
+
+@settings(max_examples=200, deadline=None)
+@given(samples=st.lists(st.tuples(st.integers(0, 120_000), st.integers(1, 20_000)), min_size=1, max_size=60))
+def test_the_window_high_is_the_highest_equity_of_the_last_ten_minutes(samples):
+    history = EquityHistory(window_ms=30_000)
+    seen: list[tuple[int, Decimal]] = []
+    now = 0
+    for step, equity in samples:
+        now += step // 10
+        history.record(now, D(equity))
+        seen.append((now, D(equity)))
+        assert history.window_high() == max(e for at, e in seen if at >= now - 30_000)
+        assert history.peak == max(e for _, e in seen)
+
+
+def test_a_restored_history_keeps_the_day_open_the_same_day_and_the_peak_across_days():
+    history = EquityHistory()
+    history.restore(day=10, day_open=D(10000), peak=D(12000))
+    history.record(DAY * 10 + 5_000, D(8500))  # restarted later that day
+    assert (history.day_open, history.peak) == (D(10000), D(12000))
+    trips = equity_trips(SubAccountLimits(max_daily_loss=D(1000), max_drawdown_pct=D(25)), history, D(8500))
+    assert [t.kind for t in trips] == [TripKind.DAILY_LOSS, TripKind.DRAWDOWN]
+    history.record(DAY * 11, D(8400))  # next day: the day opens at the current equity, the peak stays
+    assert (history.day_open, history.peak, history.saved_form()) == (D(8400), D(12000), (11, D(8400), D(12000)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from risk.domain.monitors import concentration, daily_returns, historical_var
+from risk.domain.monitors import concentration, daily_returns, daily_returns_by_day, historical_var
 
 D = Decimal
 
@@ -28,3 +28,8 @@ def test_var_without_history_for_a_held_symbol_is_unknown():
 
 def test_daily_returns_from_closes():
     assert daily_returns([D(100), D(110), D(99)]) == [D("0.1"), D("-0.1")]
+
+
+def test_returns_come_only_from_consecutive_days():
+    closes = [(100, Decimal(100)), (101, Decimal(110)), (105, Decimal(55)), (106, Decimal(66))]
+    assert daily_returns_by_day(closes) == [Decimal("0.1"), Decimal("0.2")]
