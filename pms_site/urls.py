@@ -7,7 +7,9 @@ from pms_site import health
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("risk.api")),
     path("api/v1/", include("trading.api.urls")),
+    path("", include("risk.web")),
     path("", include("trading.web.urls")),
     path("healthz", health.healthz),
     path("readyz", health.readyz),

@@ -31,6 +31,8 @@ CLOSE_UNAUTHENTICATED, CLOSE_NOT_FOUND = 4401, 4404
 
 class LivePageConsumer(AsyncWebsocketConsumer):
     page = "desk"
+    panel_names: tuple[str, ...] = ()  # default: panels.PAGE_PANELS[page]
+    tick_panels: dict[str, float] = panels.TICK_PANELS
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
@@ -47,7 +49,8 @@ class LivePageConsumer(AsyncWebsocketConsumer):
         self.joined = groups
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
-        self.versions: dict[str, int] = dict.fromkeys(panels.PAGE_PANELS[self.page], 0)
+        self.panel_names = self.panel_names or panels.PAGE_PANELS[self.page]
+        self.versions: dict[str, int] = dict.fromkeys(self.panel_names, 0)
         self.dirty: set[str] = set()
         self.last_sent: dict[str, float] = {}
         self.wake = asyncio.Event()
@@ -85,7 +88,15 @@ class LivePageConsumer(AsyncWebsocketConsumer):
 
     async def pms_event(self, message: dict[str, Any]) -> None:
         """A `{type, data, ts}` event from the engine (trading.events): mark the panels it changes."""
-        self.mark(panels.panels_for_event(self.page, str(message.get("event", ""))))
+        self.mark(self.panels_for(str(message.get("event", ""))))
+
+    def panels_for(self, event: str) -> tuple[str, ...]:
+        return panels.panels_for_event(self.page, event)
+
+    def render_panel(self, name: str, version: int, snapshot: bool) -> str:
+        """Runs in a worker thread (database access)."""
+        return panels.panel_html(page=self.page, panel=name, user=self.user, sub_account_id=self.sub_account_id,
+                                 version=version, snapshot=snapshot)
 
     def mark(self, names: tuple[str, ...] | list[str]) -> None:
         if names:
@@ -93,15 +104,13 @@ class LivePageConsumer(AsyncWebsocketConsumer):
             self.wake.set()
 
     async def send_snapshot(self) -> None:
-        html = [await self._render(name, snapshot=True) for name in panels.PAGE_PANELS[self.page]]
+        html = [await self._render(name, snapshot=True) for name in self.panel_names]
         await self.send(text_data="\n".join(html))
 
     async def _render(self, name: str, *, snapshot: bool = False) -> str:
         self.versions[name] += 1
         self.last_sent[name] = time.monotonic()
-        return await database_sync_to_async(panels.panel_html)(
-            page=self.page, panel=name, user=self.user, sub_account_id=self.sub_account_id,
-            version=self.versions[name], snapshot=snapshot)
+        return await database_sync_to_async(self.render_panel)(name, self.versions[name], snapshot)
 
     async def _flusher(self) -> None:
         while True:
@@ -126,8 +135,8 @@ class LivePageConsumer(AsyncWebsocketConsumer):
             full = now - started >= panels.FULL_REFRESH_S
             if full:
                 started = now
-            names = [name for name in panels.PAGE_PANELS[self.page]
-                     if full or now - last_tick.get(name, 0) >= panels.TICK_PANELS.get(name, float("inf"))]
+            names = [name for name in self.panel_names
+                     if full or now - last_tick.get(name, 0) >= self.tick_panels.get(name, float("inf"))]
             for name in names:
                 last_tick[name] = now
             self.mark(names)

@@ -5,19 +5,23 @@ Entry points call these; the rules stay in the services (trading.services, algos
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from algos import services as algo_services
+from core.clock import SYSTEM_CLOCK
 from core.errors import AppError, NotFound
 from trading.events import plain
 from trading.models import AlgoRun, EngineCommand, Order
 from trading.selectors import subaccount_get_visible
 from trading.services.audit import audit_record
-from trading.services.commands import command_submit
+from trading.services.commands import command_submit, notify_engine
 
 ALGO_ACTIONS = ("stop", "pause", "resume")
+ENGINE_ACTIONS = ("start", "stop", "pause", "resume")
 
 
 def actor_label(user: Any, auth: Any = None) -> str:
@@ -78,3 +82,21 @@ def algo_act(*, user: Any, algo_run_id: int, action: str, actor: str) -> EngineC
     result: EngineCommand = service(algo_run_id=run.pk, actor=actor)
     return result
 
+
+
+def engine_control(*, user: Any, action: str, reason: str, actor: str) -> EngineCommand:
+    """Start, stop, pause or resume the whole engine (staff only: it acts on every sub-account); audited."""
+    if action not in ENGINE_ACTIONS:
+        raise AppError(f"action must be one of {', '.join(ENGINE_ACTIONS)}, got {action!r}")
+    if not getattr(user, "is_staff", False):
+        raise PermissionDenied("only staff may control the engine: it acts on every sub-account")
+    reason = reason.strip()
+    if action in ("stop", "pause") and not reason:
+        raise AppError(f"a reason is required to {action} the engine")
+    with transaction.atomic():
+        command = EngineCommand.objects.create(id=uuid.uuid4(), kind=f"engine_{action}", payload={"reason": reason},
+                                               actor_label=actor, created_at=SYSTEM_CLOCK.now())
+        audit_record(actor=actor, action=f"engine_{action}", target_type="engine", target_id="engine",
+                     payload={"reason": reason}, result=f"queued {command.pk}")
+        transaction.on_commit(lambda: notify_engine(command.pk))
+    return command

@@ -48,19 +48,23 @@ class PositionOut(serializers.Serializer):
     realized_pnl = DecimalString()
     fees = DecimalString()
     notional = DecimalString(allow_null=True)
+    liquidation_price = DecimalString(allow_null=True, help_text="from the risk snapshot; null when none")
 
 
 class SubAccountOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     status = serializers.CharField()
-    trading_state = serializers.ChoiceField(choices=["ACTIVE", "REDUCING", "HALTED"])
+    trading_state = serializers.ChoiceField(choices=["ACTIVE", "REDUCING", "HALTED"],
+                                            help_text="from the risk engine: the strictest of global and sub-account")
     balance = DecimalString()
     unrealized_pnl = DecimalString()
     realized_pnl = DecimalString()
     equity = DecimalString()
     notional = DecimalString()
-    margin_ratio = DecimalString(allow_null=True, help_text="open notional / equity")
+    margin_ratio = DecimalString(allow_null=True, help_text="maintenance margin / margin balance, from the risk "
+                                 "snapshot; null when it cannot be computed")
+    leverage = DecimalString(allow_null=True, help_text="open notional / equity")
     prices_missing = serializers.ListField(child=serializers.CharField(),
                                            help_text="symbols whose PnL is left out: no cached price")
 
@@ -123,19 +127,6 @@ class EngineStatusOut(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True)
     live_orders = serializers.IntegerField(allow_null=True, required=False)
     heartbeat_age_ms = serializers.IntegerField(allow_null=True)
-
-
-class RiskSubAccountOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    trading_state = serializers.CharField()
-    margin_ratio = DecimalString(allow_null=True)
-    equity = DecimalString()
-
-
-class RiskStatusOut(serializers.Serializer):
-    source = serializers.CharField()
-    sub_accounts = RiskSubAccountOut(many=True)
 
 
 # -- writes ----------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from trading.api import views
+from trading.api import sse, views
 
 app_name = "api"
 
@@ -24,7 +24,9 @@ urlpatterns = [
     *[path(f"algos/<int:algo_run_id>/{action}/", views.algo_action_api(action).as_view(), name=f"algo-{action}")
       for action in ("stop", "pause", "resume")],
     path("engine/", views.EngineStatusApi.as_view(), name="engine"),
-    path("risk/", views.RiskStatusApi.as_view(), name="risk"),
+    path("events/stream", sse.event_stream, name="events-stream"),
+    *[path(f"engine/{action}/", views.engine_control_api(action).as_view(), name=f"engine-{action}")
+      for action in ("start", "stop", "pause", "resume")],
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -28,6 +28,11 @@ from trading.selectors import (
     subaccount_overview,
     subaccount_overview_list,
 )
+from trading.web.riskview import leverage, risk_views, with_risk
+
+
+def _with_leverage(overview: Any) -> dict[str, Any]:
+    return {**overview.__dict__, "leverage": leverage(overview)}
 
 
 class ErrorOut(serializers.Serializer):
@@ -43,21 +48,27 @@ READ_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 class SubAccountListApi(APIView):
     @extend_schema(responses={200: s.SubAccountOut(many=True), **READ_ERRORS})
     def get(self, request: Request) -> Response:
-        return Response(s.SubAccountOut(subaccount_overview_list(user=request.user), many=True).data)
+        return Response(s.SubAccountOut([_with_leverage(o) for o, _ in with_risk(
+            subaccount_overview_list(user=request.user))], many=True).data)
 
 
 class SubAccountDetailApi(APIView):
     @extend_schema(responses={200: s.SubAccountOut, **READ_ERRORS})
     def get(self, request: Request, sub_account_id: int) -> Response:
         sub_account = subaccount_get_visible(user=request.user, sub_account_id=sub_account_id)
-        return Response(s.SubAccountOut(subaccount_overview(sub_account=sub_account)).data)
+        (overview, _), = with_risk([subaccount_overview(sub_account=sub_account)])
+        return Response(s.SubAccountOut(_with_leverage(overview)).data)
 
 
 class PositionListApi(APIView):
     @extend_schema(responses={200: s.PositionOut(many=True), **READ_ERRORS})
     def get(self, request: Request, sub_account_id: int) -> Response:
         sub_account = subaccount_get_visible(user=request.user, sub_account_id=sub_account_id)
-        return Response(s.PositionOut(position_views(sub_account_id=sub_account.pk), many=True).data)
+        risk = risk_views([sub_account.pk]).get(sub_account.pk)
+        liquidation = risk.liquidation_prices if risk is not None else {}
+        rows = [{**p.__dict__, "liquidation_price": liquidation.get(p.symbol)}
+                for p in position_views(sub_account_id=sub_account.pk)]
+        return Response(s.PositionOut(rows, many=True).data)
 
 
 class _SubAccountListApi(generics.ListAPIView):
@@ -124,7 +135,8 @@ class CommandDetailApi(APIView):
     def get(self, request: Request, command_id: str) -> Response:
         command = EngineCommand.objects.filter(pk=command_id).first()
         visible = set(subaccount_list_visible(user=request.user).values_list("pk", flat=True))
-        if command is None or _command_sub_account(command) not in visible:
+        staff_sees = command is not None and command.kind.startswith("engine_") and request.user.is_staff
+        if command is None or (not staff_sees and _command_sub_account(command) not in visible):
             raise NotFound(f"command {command_id} does not exist")
         return Response(s.CommandOut(command).data)
 
@@ -208,14 +220,29 @@ class EngineStatusApi(APIView):
         return Response(s.EngineStatusOut(engine_status_read(now_ms=SYSTEM_CLOCK.now_ms())).data)
 
 
-class RiskStatusApi(APIView):
-    @extend_schema(responses={200: s.RiskStatusOut, **READ_ERRORS},
-                   description="Trading state and margin ratio per granted sub-account. Limits, breaches and "
-                               "breakers come with the risk engine.")
-    def get(self, request: Request) -> Response:
-        overviews = subaccount_overview_list(user=request.user)
-        return Response(s.RiskStatusOut({"source": "sub-account status and cached marks",
-                                         "sub_accounts": overviews}).data)
+class EngineControlIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
+                                   help_text="why (kept in the audit log); required to pause or stop")
+
+
+def engine_control_api(action: str) -> type[APIView]:
+    class EngineControlApi(APIView):
+        write_scope = "engine"
+
+        @extend_schema(request=EngineControlIn, responses={202: s.CommandOut, **ERRORS},
+                       operation_id=f"engine_{action}",
+                       description={"start": "Let new orders through again (same as resume).",
+                                    "stop": "Stop every algo and cancel every working order, then pause.",
+                                    "pause": "Refuse new orders; cancels still go.",
+                                    "resume": "Let new orders through again."}[action] + " Staff only.")
+        def post(self, request: Request) -> Response:
+            data = _valid(EngineControlIn, request)
+            command = actions.engine_control(user=request.user, action=action, reason=data["reason"],
+                                             actor=actions.actor_label(request.user, request.auth))
+            return Response(s.CommandOut(command).data, status=status.HTTP_202_ACCEPTED)
+
+    EngineControlApi.__name__ = EngineControlApi.__qualname__ = f"Engine{action.title()}Api"
+    return EngineControlApi
 
 
 def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:

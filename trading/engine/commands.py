@@ -118,3 +118,67 @@ class CommandProcessor:
                 "failed": {str(r.client_order_id): r.reason for r in results if not r.ok}}
 
 
+ENGINE_CONTROL_KINDS = ("engine_start", "engine_stop", "engine_pause", "engine_resume")
+
+
+class EngineControl:
+    """Operator control of the whole engine: pause / resume new orders, stop (every algo, every working order,
+    then pause) and start (resume). Fail closed: a paused engine still cancels.
+
+    An operator's pause outlives the engine's own resumes (after a stream gap is reconciled) and its restarts:
+    on start the last control command done is applied again (`restore`).
+    """
+
+    def __init__(self, *, manager: OrderManager,
+                 stop_algos: Callable[[], Awaitable[list[int]]] | None = None) -> None:
+        self.manager = manager
+        self.stop_algos = stop_algos
+        self.operator_reason: str | None = None
+        internal_resume = manager.resume
+
+        def resume_unless_operator_paused() -> None:
+            if self.operator_reason is None:
+                internal_resume()
+            else:
+                manager.pause(self.operator_reason)
+
+        self._internal_resume = internal_resume
+        manager.resume = resume_unless_operator_paused  # type: ignore[method-assign]
+
+    def handlers(self) -> dict[str, Handler]:
+        return {"engine_start": self.start, "engine_stop": self.stop, "engine_pause": self.pause,
+                "engine_resume": self.resume}
+
+    def _pause(self, reason: str) -> None:
+        self.operator_reason = f"paused by an operator: {reason}" if reason else "paused by an operator"
+        self.manager.pause(self.operator_reason)
+
+    async def pause(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._pause(str(payload.get("reason", "")))
+        return {"status": "paused", "reason": self.operator_reason}
+
+    async def resume(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.operator_reason = None
+        self._internal_resume()
+        return {"status": "running" if self.manager.paused_reason is None else "paused",
+                "reason": self.manager.paused_reason or ""}
+
+    async def start(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.resume(payload)
+
+    async def stop(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Pause first, so nothing new goes out while algos stop and working orders are cancelled."""
+        self._pause(str(payload.get("reason", "")) or "engine stopped")
+        stopped = await self.stop_algos() if self.stop_algos is not None else []
+        results = await self.manager.cancel_all()
+        return {"status": "stopped", "algos_stopped": stopped,
+                "cancelled": [r.client_order_id for r in results if r.ok],
+                "cancel_failed": {str(r.client_order_id): r.reason for r in results if not r.ok}}
+
+    async def restore(self) -> None:
+        """After a restart: an engine an operator paused or stopped stays paused until someone resumes it."""
+        last = await sync_to_async(lambda: EngineCommand.objects.filter(
+            kind__in=ENGINE_CONTROL_KINDS, status=EngineCommand.Status.DONE).order_by("-finished_at").first())()
+        if last is not None and last.kind in ("engine_pause", "engine_stop"):
+            self._pause(str(last.payload.get("reason", "")) or "engine stopped")
+            logger.info("engine stays paused after restart: %s", self.operator_reason)

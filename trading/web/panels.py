@@ -25,6 +25,7 @@ from trading.selectors import (
     subaccount_overview,
     subaccount_overview_list,
 )
+from trading.web.riskview import leverage, with_risk
 
 PAGE_PANELS: dict[str, tuple[str, ...]] = {
     "desk": ("status", "desk-table"),
@@ -67,7 +68,10 @@ def account_context(*, user: Any, sub_account_id: int, panel: str | None = None)
     sub_account = subaccount_get_visible(user=user, sub_account_id=sub_account_id)
     context: dict[str, Any] = {"sub_account": sub_account}
     if panel in (None, "summary", "positions"):
-        context["overview"] = subaccount_overview(sub_account=sub_account)
+        (overview, risk), = with_risk([subaccount_overview(sub_account=sub_account)])
+        liquidation = risk.liquidation_prices if risk is not None else {}
+        context.update({"overview": overview, "risk": risk, "leverage": leverage(overview),
+                        "position_rows": [(p, liquidation.get(p.symbol)) for p in overview.positions]})
     if panel in (None, "orders"):
         context["orders"] = list(order_list(sub_account_id=sub_account.pk, open_only=True)[:50])
     if panel in (None, "algos"):
@@ -82,7 +86,7 @@ def account_context(*, user: Any, sub_account_id: int, panel: str | None = None)
 
 
 def desk_context(*, user: Any) -> dict[str, Any]:
-    return {"overviews": subaccount_overview_list(user=user)}
+    return {"overviews": [overview for overview, _ in with_risk(subaccount_overview_list(user=user))]}
 
 
 def market_context(*, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:

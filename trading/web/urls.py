@@ -16,7 +16,7 @@ urlpatterns = [
     path("algos/<int:algo_run_id>/<str:action>/", views.algo_action, name="algo-action"),
     path("orders/<str:client_order_id>/cancel/", views.order_cancel, name="order-cancel"),
     path("market/", views.market, name="market"),
-    path("risk/", views.risk, name="risk"),
+    path("engine/control/", views.engine_control, name="engine-control"),
     path("events/", views.events, name="events"),
     path("reconciliation/", views.reconciliation, name="reconciliation"),
 ]

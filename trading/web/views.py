@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.errors import AppError, NotFound
 from trading.api import actions
 from trading.models import AuditLog, EngineCommand, ReconciliationLog
-from trading.selectors import subaccount_get_visible, subaccount_list_visible, subaccount_overview_list
+from trading.selectors import subaccount_get_visible, subaccount_list_visible
 from trading.web import panels
 from trading.web.forms import ALGO_FORMS
 
@@ -102,8 +103,17 @@ def market(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def risk(request: HttpRequest) -> HttpResponse:
-    return render(request, "trading/risk.html", {"overviews": subaccount_overview_list(user=request.user)})
+@require_POST
+def engine_control(request: HttpRequest) -> HttpResponse:
+    try:
+        command = actions.engine_control(user=request.user, action=request.POST.get("action", ""),
+                                         reason=request.POST.get("reason", ""), actor=actions.actor_label(request.user))
+    except PermissionDenied as exc:
+        return render(request, "trading/flash.html", {"message": str(exc), "css": "error"}, status=403)
+    except AppError as exc:
+        return _flash(request, exc.user_message, ok=False)
+    return _flash(request, f"{command.kind.removeprefix('engine_')} sent to the engine (command {str(command.pk)[:8]})",
+                  ok=True)
 
 
 @login_required
