@@ -123,6 +123,7 @@ LOGIN_REDIRECT_URL = "/"
 
 # API: session (pages, CSRF-checked) or a scoped API key; writes throttled per caller.
 PMS_API_WRITE_RATE = os.environ.get("PMS_API_WRITE_RATE", "120/min")
+PMS_RISK_VIEWS = "risk.web.risk_views"  # trading's pages and API read risk state through it (layers)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "access.authentication.ApiKeyAuthentication",

@@ -25,6 +25,7 @@ from algos.strategies.runtime.registry import StrategyRegistry
 from algos.strategies.runtime.wiring import breaker_tap
 from core.clock import SYSTEM_CLOCK
 from core.supervisor import Supervisor
+from trading.engine.commands import EngineControl
 from trading.engine.journal_pg import PostgresJournal
 from trading.engine.runner import Engine
 from trading.events import EventOutbox
@@ -65,6 +66,8 @@ async def run_engine(*, metrics_port: int | None) -> None:
                              strategies=StrategyRegistry(dirs=settings.PMS_STRATEGY_DIRS))
     engine.command_handlers.update({"start_algo": algo_engine.start, "stop_algo": algo_engine.stop,
                                     "pause_algo": algo_engine.pause, "resume_algo": algo_engine.resume})
+    control = EngineControl(manager=engine.manager, stop_algos=algo_engine.stop_all)  # operator start/stop/pause
+    engine.command_handlers.update(control.handlers())
 
     async def resume_algos() -> None:
         resumed = await algo_engine.resume_all(await sync_to_async(algo_runs_to_resume)(),
@@ -76,6 +79,7 @@ async def run_engine(*, metrics_port: int | None) -> None:
                       instruments=instruments, redis=redis, clock=clock,
                       publish=breaker_tap(outbox.publish, algo_engine))  # strategies hear of breaker trips
     engine.on_ready.append(risk.start)
+    engine.on_ready.append(control.restore)  # an operator's pause survives a restart, before algos resume
     engine.on_ready.append(resume_algos)
     market_data.ensure(*instruments)
     if metrics_port:
