@@ -62,8 +62,12 @@ class StrategyRegistry:
         for module_path in modules:
             self.register_module(module_path)
         for module_path in optional_modules:
-            if importlib.util.find_spec(module_path) is not None:
-                self.register_module(module_path)
+            try:
+                if importlib.util.find_spec(module_path) is not None:
+                    self.register_module(module_path)
+            except Exception as exc:  # an optional package that does not import is reported, not fatal
+                self.errors[module_path] = f"{type(exc).__name__}: {exc}"
+                logger.warning("strategy module %s did not load: %s", module_path, exc)
 
     # -- code --------------------------------------------------------------------------------------
     def register_module(self, module_path: str) -> None:
