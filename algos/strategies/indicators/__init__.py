@@ -1,0 +1,1 @@
+"""What strategies decide with: TA-Lib indicators over bar series, market regime, trading session, order flow."""
