@@ -74,13 +74,17 @@ class AlgoEngine:
                  load_run: Callable[[int], Awaitable[RunRecord | None]], save_run: RunStore,
                  clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events,
                  state_store: AlgoStateStore | None = None, lease: AlgoLease | None = None,
-                 strategies: StrategyRegistry | None = None) -> None:
+                 strategies: StrategyRegistry | None = None, inline_quotes: bool = False) -> None:
         self.manager, self.ticks, self.instruments = manager, ticks, instruments
         self.strategies = strategies  # None: the strategies registered in code only, built on first use
         self.clock, self.publish = clock, publish
         self.load_run, self.save_run = load_run, save_run
         self.state_store, self.lease = state_store, lease
         self.runners: dict[int, Runner] = {}
+        # Backtests hand quotes over with `await deliver(...)` instead of a task per quote: the same runner code,
+        # one event fully decided before the next, and no task to create and schedule for every quote.
+        self.inline_quotes = inline_quotes
+        self._inline: dict[str, list[tuple[int, QuoteRunner]]] = {}
         self._unsubscribe: dict[int, Callable[[], None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -112,6 +116,8 @@ class AlgoEngine:
             runner.checkpoint = lambda: self._persist(algo_run_id, runner, force=True)
         elif isinstance(runner, StrategyRunner):
             self._unsubscribe[algo_run_id] = self._subscribe_strategy(algo_run_id, runner)
+        elif self.inline_quotes:
+            self._unsubscribe[algo_run_id] = self._subscribe_inline(runner_symbol(record), algo_run_id, runner)
         else:
             self._unsubscribe[algo_run_id] = self.ticks.subscribe(runner_symbol(record), self._on_tick_for(
                 algo_run_id, runner))
@@ -229,6 +235,18 @@ class AlgoEngine:
             task.add_done_callback(self._tasks.discard)
 
         return on_tick
+
+    def _subscribe_inline(self, symbol: str, algo_run_id: int, runner: QuoteRunner) -> Callable[[], None]:
+        entry = (algo_run_id, runner)
+        self._inline.setdefault(symbol, []).append(entry)
+        return lambda: self._inline[symbol].remove(entry)
+
+    async def deliver(self, symbol: str, bid: Decimal, ask: Decimal) -> None:
+        """Inline mode: this quote to every runner of the symbol, in start order, each awaited."""
+        subscribed = self._inline.get(symbol)
+        if subscribed:
+            for algo_run_id, runner in tuple(subscribed):
+                await self._quote(algo_run_id, runner, bid, ask)
 
     async def _quote(self, algo_run_id: int, runner: QuoteRunner, bid: Decimal, ask: Decimal) -> None:
         await runner.on_quote(bid, ask)

@@ -123,7 +123,8 @@ class Replay:
         if self.before_quote is not None:
             await self.before_quote(quote)
         if world.ticks.push(quote.symbol, quote.bid_price, quote.ask_price, quote.event_time_ms):
-            await asyncio.sleep(0)  # the AlgoEngine hands each quote to its runners as a task: let them run
+            await asyncio.sleep(0)  # other subscribers (a strategy, the risk engine) run as tasks: let them run
+        await world.engine.deliver(quote.symbol, quote.bid_price, quote.ask_price)  # the algos, inline
         if self.after_quote is not None:
             await self.after_quote(quote)
 

@@ -163,7 +163,7 @@ async def world_create(*, start_ms: int, pre_trade: PreTradeCheck | None = None,
         statuses[algo_run_id] = (status, result)
 
     engine = AlgoEngine(manager=manager, ticks=ticks, instruments=instruments, load_run=load_run,
-                        save_run=save_run, clock=clock, publish=publish)
+                        save_run=save_run, clock=clock, publish=publish, inline_quotes=True)
     world = BacktestWorld(clock, exchange, account_id, venue, journal, manager, router, ticks, engine, instruments,
                           trace, runs=runs, run_status=statuses)
     holder["world"] = world
