@@ -235,6 +235,10 @@ class RiskEngine:
             if not order.reduce_only:
                 side = buys if order.side is Side.BUY else sells
                 side[order.symbol] = side.get(order.symbol, ZERO) + order.quantity - order.filled_quantity
+        # filled on the exchange but not booked yet (an instant fill before its stream event): still exposure
+        for symbol, signed in self.manager.unbooked_fills(book.sub_account_id).items():
+            side = buys if signed > 0 else sells
+            side[symbol] = side.get(symbol, ZERO) + abs(signed)
         book.open_orders, book.working_buy, book.working_sell = count, buys, sells
 
     @staticmethod

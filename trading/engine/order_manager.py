@@ -22,6 +22,18 @@ from trading.events import account_group
 from trading.venues.base import Accepted, OrderRequest, Rejected, Venue, VenueOrder, WriteOutcome
 
 logger = logging.getLogger(__name__)
+FILL_GAP_MAX_MS = 60_000
+
+
+@dataclass
+class FillGap:
+    sub_account_id: int
+    symbol: str
+    side: Side
+    reported: Decimal = Decimal(0)
+    booked: Decimal = Decimal(0)
+    terminal: bool = False
+    since_ms: int = 0
 
 FillCallback = Callable[[JournaledOrder, FillReport], None]
 DoneCallback = Callable[[JournaledOrder], None]
@@ -86,6 +98,10 @@ class OrderManager:
         self.exchange_positions: dict[str, Decimal] = {}  # the exchange's net per symbol, as last reported
         self.paused_reason: str | None = "starting: recovery has not run"
         self.rejection_listeners: list[Callable[[JournaledOrder], None]] = []  # the exchange refused an order
+        # Fills the exchange reported on an order (REST answer or order update) but not booked yet: between an
+        # instant fill's REST answer and its booking from the stream the order is no longer live and its fill
+        # not yet in the position, and exposure checks must still count it. cid -> gap.
+        self._fill_gaps: dict[str, FillGap] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished: dict[str, JournaledOrder] = {}  # recent terminal orders, for replace()
 
@@ -302,6 +318,12 @@ class OrderManager:
 
     def _settled(self, order: JournaledOrder) -> None:
         client_order_id = order.client_order_id
+        if order.filled_quantity > 0 or client_order_id in self._fill_gaps:
+            gap = self._fill_gaps.setdefault(client_order_id, FillGap(order.sub_account_id, order.symbol, order.side,
+                                                                      since_ms=self.clock.now_ms()))
+            gap.reported = max(gap.reported, order.filled_quantity)
+            gap.terminal = order.status.is_terminal
+            self._fill_gap_close(client_order_id, gap)
         self.publish(account_group(order.sub_account_id), "order_updated", {
             "client_order_id": order.client_order_id, "symbol": order.symbol, "side": order.side.value,
             "status": order.status.value, "quantity": order.quantity, "filled_quantity": order.filled_quantity,
@@ -326,9 +348,29 @@ class OrderManager:
     def on_fill(self, report: FillReport, position_quantity: Decimal) -> None:
         """Called by fill routing after a fill is booked."""
         self.positions.set(report.sub_account_id, report.symbol, position_quantity)
+        gap = self._fill_gaps.setdefault(report.client_order_id, FillGap(
+            report.sub_account_id, report.symbol, report.side, since_ms=self.clock.now_ms()))
+        gap.booked += report.quantity
+        self._fill_gap_close(report.client_order_id, gap)
         live = self.live.get(report.client_order_id)
         if live is not None and live.on_fill is not None:
             self._callback(live.on_fill, live.order, report)
+
+    def unbooked_fills(self, sub_account_id: int) -> dict[str, Decimal]:
+        """Signed quantity per symbol the exchange reported filled for this sub-account but not booked yet."""
+        now, totals = self.clock.now_ms(), dict[str, Decimal]()
+        for cid, gap in list(self._fill_gaps.items()):
+            if now - gap.since_ms > FILL_GAP_MAX_MS:  # the stream lost it: the position sync books it
+                del self._fill_gaps[cid]
+                continue
+            if gap.sub_account_id == sub_account_id and gap.reported > gap.booked:
+                signed = gap.reported - gap.booked if gap.side is Side.BUY else gap.booked - gap.reported
+                totals[gap.symbol] = totals.get(gap.symbol, Decimal(0)) + signed
+        return totals
+
+    def _fill_gap_close(self, client_order_id: str, gap: FillGap) -> None:
+        if gap.terminal and gap.booked >= gap.reported:
+            self._fill_gaps.pop(client_order_id, None)
 
     def _callback(self, function: Callable[..., None], *args: object) -> None:
         try:
