@@ -148,11 +148,11 @@ admin.site.site_title = "PMS"
 
 @admin.register(models.ReconciliationLog)
 class ReconciliationLogAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "kind", "account", "outcome", "found_count", "action_count"]
+    list_display = ["started_at", "kind", "account", "outcome", "found_count", "action_count", "alert_count"]
     list_filter = ["kind", "outcome", "account"]
     date_hierarchy = "started_at"
     readonly_fields = ["account", "kind", "outcome", "started_at", "finished_at", "compared", "found", "actions",
-                       "error"]
+                       "alerts", "error"]
 
     @admin.display(description="found")
     def found_count(self, obj: models.ReconciliationLog) -> int:
@@ -161,3 +161,7 @@ class ReconciliationLogAdmin(ReadOnlyAdmin):
     @admin.display(description="done")
     def action_count(self, obj: models.ReconciliationLog) -> int:
         return len(obj.actions)
+
+    @admin.display(description="alerts")
+    def alert_count(self, obj: models.ReconciliationLog) -> int:
+        return len(obj.alerts)

@@ -351,6 +351,7 @@ class ReconciliationLog(models.Model):
     compared = models.JSONField(default=dict, blank=True, help_text="what was compared (counts, symbols)")
     found = models.JSONField(default=list, blank=True, help_text="differences found")
     actions = models.JSONField(default=list, blank=True, help_text="what was done about them")
+    alerts = models.JSONField(default=list, blank=True, help_text="what operators were alerted of (kind, message)")
     error = models.TextField(blank=True, default="")
 
     class Meta:

@@ -57,7 +57,8 @@ def run_save(run: RunRecord, *, outcome: str | None = None, error: str = "", clo
     """Write the log row, then publish the run and its alerts (events are best effort, the row is not)."""
     row = ReconciliationLog.objects.create(
         account=run.account, kind=run.kind, outcome=outcome or run.outcome, started_at=run.started_at,
-        finished_at=clock.now(), compared=plain(run.compared), found=run.found, actions=run.actions, error=error)
+        finished_at=clock.now(), compared=plain(run.compared), found=run.found, actions=run.actions,
+        alerts=run.alerts, error=error)
     if row.outcome != Outcome.SKIPPED:
         publish("risk", "reconciliation", {
             "id": row.pk, "account": row.account, "kind": row.kind, "outcome": row.outcome,
