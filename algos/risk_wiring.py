@@ -42,6 +42,7 @@ class RiskWiring:
                                        stop_algos=self.stop_algos)
         self.engine.manager.pre_trade = risk
         self.engine.fill_listeners.append(risk.on_fill)
+        self.engine.reconciled_listeners.append(risk.on_fill)  # fills a sweep booked behind the engine, reloaded
         self.engine.manager.rejection_listeners.append(
             lambda order: risk.note_rejection(order.sub_account_id, order.algo_run_id))
         for symbol in self.instruments:

@@ -70,11 +70,15 @@ class NetBook:
 
     by_sub: dict[tuple[int, str], Decimal] = field(default_factory=dict)
     net: dict[str, Decimal] = field(default_factory=dict)
+    version: int = 0  # bumped by every set: a reload read at an older version must not undo a newer fill
+    set_at: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def set(self, sub_account_id: int, symbol: str, quantity: Decimal) -> None:
         before = self.by_sub.get((sub_account_id, symbol), Decimal(0))
         self.by_sub[(sub_account_id, symbol)] = quantity
         self.net[symbol] = self.net.get(symbol, Decimal(0)) + quantity - before
+        self.version += 1
+        self.set_at[(sub_account_id, symbol)] = self.version
 
     def of(self, sub_account_id: int, symbol: str) -> Decimal:
         return self.by_sub.get((sub_account_id, symbol), Decimal(0))
@@ -115,6 +119,18 @@ class OrderManager:
             self.live[order.client_order_id] = LiveOrder(order, sent_ms=now)
         for sub_account_id, position in await self.journal.positions():
             self.positions.set(sub_account_id, position.symbol, position.quantity)
+
+    def positions_reload(self, rows: Sequence[tuple[int, str, Decimal]], *, read_at_version: int
+                         ) -> list[tuple[int, str]]:
+        """PostgreSQL changed these (sub-account, symbol, quantity) behind the engine (a reconciliation booked
+        fills). Rows read when the book was at `read_at_version`; a position the engine moved since keeps the
+        engine's newer value. Returns the positions reloaded."""
+        reloaded = []
+        for sub_account_id, symbol, quantity in rows:
+            if self.positions.set_at.get((sub_account_id, symbol), 0) <= read_at_version:
+                self.positions.set(sub_account_id, symbol, quantity)
+                reloaded.append((sub_account_id, symbol))
+        return reloaded
 
     def pause(self, reason: str) -> None:
         """Fail closed: no new orders (cancels still go) until resume()."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from core.clock import SYSTEM_CLOCK, Clock, ms_to_datetime
@@ -52,9 +52,11 @@ class FillRouter:
 
     def __init__(self, *, journal: Journal, manager: OrderManager, venue: Venue, sub_account_codes: dict[str, int],
                  house_sub_account_id: int, clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events,
-                 fill_listeners: list[Callable[[FillBooked], None]] | None = None) -> None:
+                 fill_listeners: list[Callable[[FillBooked], None]] | None = None,
+                 on_recovered: Callable[[], Awaitable[object]] | None = None) -> None:
         self.journal, self.manager, self.venue, self.clock = journal, manager, venue, clock
         self.fill_listeners = fill_listeners if fill_listeners is not None else []  # e.g. the risk engine
+        self.on_recovered = on_recovered  # e.g. start the sweeps' debounce: they need not redo this recovery
         self.codes = sub_account_codes
         self.house_id = house_sub_account_id
         self.publish = publish
@@ -171,6 +173,8 @@ class FillRouter:
         for position in reported.values():
             self._exchange_reported(position)
         self._check_net()
+        if self.on_recovered is not None:
+            await self.on_recovered()
 
     def _exchange_reported(self, position: VenuePosition) -> None:
         self.exchange_positions[position.symbol] = position

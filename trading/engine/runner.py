@@ -19,6 +19,8 @@ from trading.engine.journal import Journal
 from trading.engine.order_manager import OrderManager
 from trading.engine.routing import FillRouter
 from trading.models import Fill
+from trading.reconciliation.guard import recovery_debounce_mark
+from trading.reconciliation.refresh import ReconciledRefresh
 from trading.venues.base import UserEvent, Venue
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ class Engine:
         self.command_handlers = command_handlers or {}
         self.on_ready: list[Callable[[], Awaitable[None]]] = []
         self.fill_listeners: list[Callable[[FillBooked], None]] = []  # told of every fill once booked
+        # told of every fill a reconciliation booked behind the engine, once its positions are reloaded
+        self.reconciled_listeners: list[Callable[[FillBooked], None]] = []
+        self.reconciled: ReconciledRefresh | None = None
 
     async def recover(self) -> None:
         subs = await self.journal.sub_accounts()
@@ -60,6 +65,9 @@ class Engine:
                                  house_sub_account_id=house.sub_account_id, clock=self.clock, publish=self.publish,
                                  fill_listeners=self.fill_listeners)
         self.router.last_event_ms = await last_fill_ms()
+        self.reconciled = ReconciledRefresh(manager=self.manager, seen=self.router.recent,
+                                            listeners=self.reconciled_listeners, database_url=self.database_url)
+        await self.reconciled.start()
         self.router.traded_symbols = {rules.symbol for rules in await self.journal.instruments()}
 
     async def run(self, supervisor: Supervisor) -> None:
@@ -67,6 +75,7 @@ class Engine:
         supervisor.add("user-stream", self._consume_user_stream)
         supervisor.add("startup", self._reconcile_then_open)
         supervisor.add("heartbeat", self._heartbeat)
+        supervisor.add("reconciled", self._watch_reconciliations)
         try:
             await supervisor.run()
         finally:
@@ -75,15 +84,23 @@ class Engine:
     async def _reconcile_then_open(self) -> None:
         """Catch up on everything since the last booked fill before a single new order is allowed."""
         assert self.router is not None  # noqa: S101 - recover() ran
-        await self.router.recover(since_ms=self.router.last_event_ms)
-        self.manager.resume()
-        for on_ready in self.on_ready:  # e.g. resuming algos: after recovery, before new commands
-            await on_ready()
-        self.ready.set()
-        logger.info("engine ready: recovery done, accepting commands")
+        if not self.ready.is_set():  # a restart after the command listener failed (database restart) runs only it
+            await self.router.recover(since_ms=self.router.last_event_ms)
+            self.router.on_recovered = recovery_debounce_mark  # from now on a recovery closes a stream gap
+            self.manager.resume()
+            for on_ready in self.on_ready:  # e.g. resuming algos: after recovery, before new commands
+                await on_ready()
+            self.ready.set()
+            logger.info("engine ready: recovery done, accepting commands")
         processor = CommandProcessor(manager=self.manager, database_url=self.database_url, clock=self.clock,
                                      extra_handlers=self.command_handlers)
         await processor.run()
+
+    async def _watch_reconciliations(self) -> None:
+        """Positions a sweep changed in PostgreSQL reach the in-memory books (LISTEN, polling as a fallback)."""
+        await self.ready.wait()
+        assert self.reconciled is not None  # noqa: S101 - recover() ran
+        await self.reconciled.run()
 
     async def _consume_user_stream(self) -> None:
         """Read the stream into a queue; book whatever has piled up as one batch (one commit per burst)."""

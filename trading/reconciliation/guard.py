@@ -9,8 +9,11 @@ from enum import StrEnum
 from typing import Any
 
 import redis
+import redis.asyncio as aioredis
 from django.conf import settings
 from django.db import connection
+
+from trading.reconciliation.config import recon_config
 
 logger = logging.getLogger(__name__)
 LOCK_NAMESPACE = "pms.reconciliation"
@@ -39,6 +42,33 @@ def debounce_take(client: Any, *, account: str, kind: str, window_ms: int) -> bo
     except (redis.RedisError, OSError):
         logger.warning("reconciliation debounce unavailable (Redis down): the database lock alone guards")
         return True
+
+
+RECOVERY_COVERS = ("position_sync", "order_sync")  # a gap recovery read trades, live orders and positions
+
+
+async def recovery_debounce_mark(*, account: str | None = None, window_ms: int | None = None, client: Any = None,
+                                 kinds: tuple[str, ...] = RECOVERY_COVERS) -> bool:
+    """After the engine's gap recovery: start the debounce window of the sweeps it just did the work of, so a beat
+    right after it is skipped. False when Redis cannot be written (the sweeps then simply run: no harm)."""
+    account = account or settings.PMS_EXCHANGE_ACCOUNT
+    window_ms = recon_config().debounce_ms if window_ms is None else window_ms
+    if window_ms <= 0:
+        return True
+    own = client is None
+    client = client or aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for kind in kinds:
+            pipe.set(debounce_key(account, kind), "gap_recovery", px=window_ms)
+        await pipe.execute()
+        return True
+    except (redis.RedisError, OSError):
+        logger.warning("sweep debounce not marked after the gap recovery (Redis down): the next sweeps run")
+        return False
+    finally:
+        if own:
+            await client.aclose()
 
 
 @contextmanager

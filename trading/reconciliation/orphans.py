@@ -20,6 +20,7 @@ from trading.domain.types import Side
 from trading.events import Publisher, event_publish
 from trading.models import VirtualPosition
 from trading.reconciliation.config import ReconConfig
+from trading.reconciliation.notify import reconciled_notify
 from trading.reconciliation.positions import recover_trades
 from trading.reconciliation.record import RunRecord
 from trading.reconciliation.session import VenueSession
@@ -81,6 +82,7 @@ def _close_excess(symbol: str, *, mark: Decimal, account: str, run: RunRecord, c
                                       side=Side.SELL if close > 0 else Side.BUY, price=mark, quantity=abs(close),
                                       executed_at=clock.now(), is_synthetic=True))
         results = fill_book_many(reports=reports, clock=clock, publish=publish)
+        reconciled_notify(r for r, booked in zip(reports, results, strict=True) if booked is not None)
     for report, booked in zip(reports, results, strict=True):
         run.act(action="orphan_closed", symbol=symbol, sub_account_id=report.sub_account_id,
                 trade_key=report.trade_key, side=report.side.value, quantity=report.quantity, price=mark,

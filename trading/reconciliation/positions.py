@@ -21,6 +21,7 @@ from trading.domain.types import Side
 from trading.events import Publisher, event_publish
 from trading.models import Fill, VirtualPosition
 from trading.reconciliation.config import ReconConfig
+from trading.reconciliation.notify import reconciled_notify
 from trading.reconciliation.record import RunRecord
 from trading.reconciliation.session import VenueSession
 from trading.reconciliation.state import (
@@ -138,7 +139,9 @@ def _book_residual(symbol: str, *, account: str, exchange: VenuePosition | None,
     report = FillReport(trade_key=key, sub_account_id=routing.house_id, symbol=symbol,
                         side=Side.BUY if residual > 0 else Side.SELL, price=price, quantity=abs(residual),
                         executed_at=clock.now(), is_synthetic=True)
-    booked = fill_book_many(reports=[report], clock=clock, publish=publish)[0]
+    booked = fill_book_many(reports=[report], clock=clock, publish=publish)[0]  # inside _settle's transaction
+    if booked is not None:
+        reconciled_notify([report])
     run.act(action="residual_to_house", symbol=symbol, trade_key=key, quantity=residual, price=price,
             exchange=exchange.quantity, virtual_before=net, booked=booked is not None)
     run.alert(kind="reconciliation_residual", symbol=symbol, trade_key=key, quantity=residual,

@@ -6,11 +6,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from core.clock import SYSTEM_CLOCK, Clock, ms_to_datetime
 from trading.domain.client_ids import client_id_parse
 from trading.domain.records import FillReport
 from trading.events import Publisher, event_publish
 from trading.models import Fill, SubAccount
+from trading.reconciliation.notify import reconciled_notify
 from trading.reconciliation.record import RunRecord
 from trading.services.fills import fill_book_many
 from trading.venues.base import VenueTrade
@@ -60,7 +63,9 @@ def trades_book(
     if not fresh:
         return []
     reports = [_report(trade, routing) for trade in fresh]
-    results = fill_book_many(reports=reports, clock=clock, publish=publish)
+    with transaction.atomic():
+        results = fill_book_many(reports=reports, clock=clock, publish=publish)
+        reconciled_notify(r for r, booked in zip(reports, results, strict=True) if booked is not None)
     booked = []
     for trade, report, result in zip(fresh, reports, results, strict=True):
         if result is None:
