@@ -6,14 +6,25 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import Model
 from django.http import HttpRequest
 
 from core.errors import AppError
 from risk import models
 from risk.domain.states import Scope, ScopeKind, TradingState
-from risk.services import trading_state_set
+from risk.services import risk_changes_notify, trading_state_set
 from trading.admin import ReadOnlyAdmin
 from trading.services.audit import audit_record
+
+
+def _changes(form: Any) -> dict[str, Any]:
+    """The changed fields as plain data for the audit log (a related row by its id)."""
+    changed = {}
+    for name in form.changed_data:
+        value = form.cleaned_data.get(name)
+        changed[name] = value.pk if isinstance(value, Model) else value
+    return changed
 
 
 @admin.register(models.RiskLimit)
@@ -24,9 +35,9 @@ class RiskLimitAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: models.RiskLimit, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)  # clean() ran in the form: only valid limits get here
+        transaction.on_commit(risk_changes_notify)
         audit_record(actor=request.user, action="risk.limit_set", target_type="sub_account",
-                     target_id=obj.sub_account_id, payload={name: form.cleaned_data.get(name)
-                                                            for name in form.changed_data})
+                     target_id=obj.sub_account_id, payload=_changes(form))
 
 
 @admin.register(models.GlobalRiskLimit)
@@ -35,8 +46,9 @@ class GlobalRiskLimitAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: models.GlobalRiskLimit, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        transaction.on_commit(risk_changes_notify)
         audit_record(actor=request.user, action="risk.global_limit_set", target_type="global_risk_limit",
-                     target_id=obj.name, payload={name: form.cleaned_data.get(name) for name in form.changed_data})
+                     target_id=obj.name, payload=_changes(form))
 
 
 class TradingStateForm(forms.ModelForm):

@@ -61,7 +61,7 @@ def risk_limit_set(*, sub_account_id: int, values: Mapping[str, Any], actor: Act
     except ValidationError as exc:
         raise AppError(_validation_message(exc), code="invalid_limits") from None
     row.save()
-    transaction.on_commit(_notify_engine)
+    transaction.on_commit(risk_changes_notify)
     audit_record(actor=actor, action="risk.limit_set", target_type="sub_account", target_id=sub_account_id,
                  payload=dict(values), clock=clock)
     return row
@@ -78,7 +78,7 @@ def global_limit_set(*, values: Mapping[str, Any], actor: Actor, clock: Clock = 
     except ValidationError as exc:
         raise AppError(_validation_message(exc), code="invalid_limits") from None
     row.save()
-    transaction.on_commit(_notify_engine)
+    transaction.on_commit(risk_changes_notify)
     audit_record(actor=actor, action="risk.global_limit_set", target_type="global_risk_limit", target_id=row.name,
                  payload=dict(values), clock=clock)
     return row
@@ -116,13 +116,14 @@ def trading_state_set(*, scope: Scope, state: TradingState, reason: str, actor: 
     return row
 
 
-def _notify_engine(payload: str = "limits") -> None:
+def risk_changes_notify(payload: str = "limits") -> None:
+    """Wake the running engine's risk watcher (it also polls): limits or a state changed."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_notify(%s, %s)", [STATES_CHANNEL, payload])
 
 
 def _announce(scope: Scope, data: dict[str, Any], clock: Clock) -> None:
-    _notify_engine(f"{scope.kind.value}:{scope.key}")
+    risk_changes_notify(f"{scope.kind.value}:{scope.key}")
     event_publish("risk", "circuit_breaker", data, clock=clock)
 
 
