@@ -11,6 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from algos.backtest.cli import add_arguments, backtest_main
 from algos.backtest.session import BacktestError
+from algos.strategies.backtest.cli import add_strategy_arguments, strategy_backtest_main
+from algos.strategies.backtest.run import StrategyBacktestError
 
 
 class Command(BaseCommand):
@@ -20,8 +22,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_arguments(parser)
+        add_strategy_arguments(parser, shared=True)  # --strategy NAME: a strategy backtest instead of an algo
+        parser._option_string_actions["--algo"].required = False  # one of --algo or --strategy, checked below
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options.get("strategy"):
+            try:
+                strategy_backtest_main(options, stdout=self.stdout, stderr=self.stderr)
+            except StrategyBacktestError as exc:
+                raise CommandError(str(exc)) from None
+            return
+        if not options.get("algo"):
+            raise CommandError("give --algo chase|scalper|twap|trail, or --strategy NAME for a strategy backtest")
         try:
             backtest_main(options, stdout=self.stdout, stderr=self.stderr)
         except BacktestError as exc:

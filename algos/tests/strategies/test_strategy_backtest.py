@@ -156,3 +156,14 @@ def test_15m_bars_are_built_from_aligned_5m_bars():
         (900_000, D(12), D(24), D(1), D(15), D(3))]
     with pytest.raises(DataError, match="cannot build"):
         bars_resample(bars, "7m")
+
+
+@needs_data
+def test_manage_py_backtest_takes_a_strategy(short_klines, tmp_path):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("backtest", strategy="ensemble", data=str(short_klines), results=str(tmp_path), no_progress=True,
+                 stdout=out)
+    assert "strategy backtest: ensemble on BTCUSDT 5m" in out.getvalue()
+    assert len(json.loads((tmp_path / "index.json").read_text())) == 1
