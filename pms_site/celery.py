@@ -31,6 +31,7 @@ USER_STREAM_CHECK_S = interval_s("PMS_USER_STREAM_CHECK_S", 10.0)
 POSITION_SYNC_S = interval_s("PMS_RECON_POSITION_SYNC_S", 30.0)
 ORDER_SYNC_S = interval_s("PMS_RECON_ORDER_SYNC_S", 60.0)
 ORPHAN_SWEEP_S = interval_s("PMS_RECON_ORPHAN_SWEEP_S", 60.0)
+RISK_SNAPSHOT_REFRESH_S = interval_s("PMS_RISK_SNAPSHOT_REFRESH_S", 15.0)  # within the snapshots' 30 s TTL
 
 
 def every(task: str, seconds: float) -> dict[str, object]:
@@ -38,11 +39,11 @@ def every(task: str, seconds: float) -> dict[str, object]:
     return {"task": task, "schedule": schedule(seconds), "options": {"expires": seconds}}
 
 
-# The risk snapshot refresh joins this table with the risk service that computes snapshots.
 app.conf.beat_schedule = {
     "engine-heartbeat-check": every("trading.check_engine_heartbeat", ENGINE_HEARTBEAT_CHECK_S),
     "user-stream-health-check": every("trading.check_user_stream", USER_STREAM_CHECK_S),
     "position-sync": every("trading.reconcile_positions", POSITION_SYNC_S),
     "order-sync": every("trading.reconcile_orders", ORDER_SYNC_S),
     "orphan-sweep": every("trading.sweep_orphan_positions", ORPHAN_SWEEP_S),
+    "risk-snapshot-refresh": every("risk.refresh_snapshots", RISK_SNAPSHOT_REFRESH_S),
 }

@@ -88,7 +88,8 @@ def test_every_beat_entry_expires_within_its_interval_and_names_a_registered_tas
 
     app.loader.import_default_modules()
     entries = app.conf.beat_schedule
-    assert {"position-sync", "order-sync", "orphan-sweep", "user-stream-health-check"} <= set(entries)
+    assert {"position-sync", "order-sync", "orphan-sweep", "user-stream-health-check",
+            "risk-snapshot-refresh"} <= set(entries)
     for entry in entries.values():
         assert entry["task"] in app.tasks
         assert 0 < entry["options"]["expires"] <= entry["schedule"].run_every.total_seconds()
