@@ -46,6 +46,7 @@ class LiveOrder:
     sent_ms: int = 0
     on_fill: FillCallback | None = None
     on_done: DoneCallback | None = None
+    cancel_after_ack: bool = False  # cancelled while its placement was unanswered: cancel once it is known
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +270,11 @@ class OrderManager:
         if live is None:
             return OrderResult(False, client_order_id, reason=f"no working order {client_order_id}",
                                code="not_found")
+        if live.order.status is OrderStatus.PENDING_SUBMIT:
+            # the placement is unanswered: a cancel now could overtake the order on its way to the exchange
+            live.cancel_after_ack = True
+            return OrderResult(True, client_order_id, live.order.status,
+                               reason="cancel goes out as soon as the exchange answers the placement")
         await self.apply(client_order_id, OrderUpdate(OrderStatus.CANCEL_PENDING))
         outcome = await self.venue.cancel(symbol=live.order.symbol, client_order_id=client_order_id)
         return await self._settle_cancel(live, outcome)
@@ -345,6 +351,11 @@ class OrderManager:
             "status": order.status.value, "quantity": order.quantity, "filled_quantity": order.filled_quantity,
             "price": order.price, "average_price": order.average_price})
         live = self.live.get(client_order_id)
+        if live is not None and live.cancel_after_ack and order.status in (OrderStatus.NEW,
+                                                                           OrderStatus.PARTIALLY_FILLED):
+            live.cancel_after_ack = False
+            self._spawn(self._cancel_quietly(client_order_id))
+        live = self.live.get(client_order_id)
         if live is not None:
             live.order = order
             if order.status.is_terminal:
@@ -352,6 +363,9 @@ class OrderManager:
                 self.finished_remember(order)
                 if live.on_done is not None:
                     self._callback(live.on_done, order)
+
+    async def _cancel_quietly(self, client_order_id: str) -> None:
+        await self.cancel(client_order_id)
 
     def recently_finished(self) -> list[JournaledOrder]:
         return list(self._finished.values())
