@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -151,4 +152,21 @@ class AccountConsumer(LivePageConsumer):
 
 
 class MarketConsumer(LivePageConsumer):
+    """Quotes for everyone; the chart's sub-account (?sub_account=&symbol=) only within the caller's grants."""
+
     page = "market"
+
+    def _groups(self) -> list[str]:
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        self.symbol = (query.get("symbol") or [None])[0]
+        raw = (query.get("sub_account") or [""])[0]
+        if raw:
+            if not raw.isdigit():
+                raise NotFound(f"sub-account {raw!r} does not exist")
+            self.sub_account_id = subaccount_get_visible(user=self.user, sub_account_id=int(raw)).pk
+            return [account_group(self.sub_account_id), "engine"]
+        return ["engine"]
+
+    def render_panel(self, name: str, version: int, snapshot: bool) -> str:
+        return panels.panel_html(page=self.page, panel=name, user=self.user, sub_account_id=self.sub_account_id,
+                                 version=version, snapshot=snapshot, symbol=self.symbol)

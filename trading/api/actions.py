@@ -60,6 +60,25 @@ def algo_start(*, user: Any, kind: str, data: dict[str, Any], actor: str) -> Alg
     return algo_services.algo_start(kind=kind, sub_account_id=sub_account.pk, params=params, actor=actor)
 
 
+def twap_basket_start(*, user: Any, data: dict[str, Any], actor: str) -> list[AlgoRun]:
+    """algos.services starts one symbol per TWAP, so a basket is one TWAP per leg, each carrying the basket's
+    label; all legs start or none (one transaction: a refused leg rolls back the ones before it)."""
+    sub_account = subaccount_get_visible(user=user, sub_account_id=int(data["sub_account"]))
+    common = {"lots": data["lots"], "interval_s": data["interval_s"], "basket": data["label"]}
+    runs = []
+    with transaction.atomic():
+        for number, leg in enumerate(data["legs"], start=1):
+            params = {key: value for key, value in plain({**leg, **common}).items() if value is not None}
+            try:
+                runs.append(algo_services.algo_start(kind="twap", sub_account_id=sub_account.pk, params=params,
+                                                     actor=actor))
+            except NotFound as exc:
+                raise AppError(f"leg {number} ({leg['symbol']}): {exc.user_message}", code=exc.code) from None
+            except AppError as exc:
+                raise AppError(f"leg {number} ({leg['symbol']}): {exc.user_message}", code=exc.code) from None
+    return runs
+
+
 def algo_run_visible(*, user: Any, algo_run_id: int) -> AlgoRun:
     run = AlgoRun.objects.filter(pk=algo_run_id).first()
     if run is None:

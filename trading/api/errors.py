@@ -21,7 +21,7 @@ def _first_message(detail: Any, path: str = "") -> str:
     """The first validation message, prefixed with the field it is about ("quantity: must be positive")."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            field = "" if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            field = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
             return _first_message(value, field)
     if isinstance(detail, list) and detail:
         return _first_message(detail[0], path)

@@ -169,4 +169,40 @@ class TrailStopIn(AlgoCommonIn):
     activation_price = PositiveDecimal(required=False, allow_null=True)
 
 
-ALGO_INPUTS: dict[str, type[AlgoCommonIn]] = {"chase": ChaseIn, "twap": TwapIn, "trail_stop": TrailStopIn}
+class ScalperIn(AlgoCommonIn):
+    quantity = PositiveDecimal(help_text="per side, split over the layers by skew")
+    sides = serializers.ChoiceField(choices=["both", "long", "short"], default="both")
+    layer_count = serializers.IntegerField(min_value=1, max_value=10, default=3)
+    base_offset = PositiveDecimal(max_value=Decimal(1000), default=Decimal(5), help_text="bps of the mid")
+    max_spread = PositiveDecimal(max_value=Decimal(2000), default=Decimal(50), help_text="bps; >= base_offset")
+    skew = DecimalString(min_value=Decimal(-1), max_value=Decimal(1), default=Decimal(0))
+    max_position = DecimalString(min_value=Decimal(0), default=Decimal(0), help_text="0: no cap")
+    base_delay_ms = serializers.IntegerField(min_value=0, max_value=600_000, default=1000)
+    max_fills_per_minute = serializers.IntegerField(min_value=1, max_value=600, default=30)
+    max_loss_bps = PositiveDecimal(max_value=Decimal(10_000), default=Decimal(50))
+    reprice_throttle_ms = serializers.IntegerField(min_value=100, max_value=60_000, default=500)
+    max_distance_pct = PositiveDecimal(max_value=Decimal(50), default=Decimal(1))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["max_spread"] < attrs["base_offset"]:
+            raise serializers.ValidationError({"max_spread": f"must be at least base_offset ({attrs['base_offset']})"})
+        return attrs
+
+
+class BasketLegIn(serializers.Serializer):
+    symbol = serializers.CharField(max_length=32)
+    side = serializers.ChoiceField(choices=Side.choices)
+    quantity = PositiveDecimal()
+    limit_price = PositiveDecimal(required=False, allow_null=True)
+
+
+class TwapBasketIn(serializers.Serializer):
+    sub_account = serializers.IntegerField(min_value=1, help_text="sub-account id")
+    label = serializers.SlugField(max_length=32, help_text="names the basket; every leg's run carries it")
+    lots = serializers.IntegerField(min_value=1, max_value=1000, default=10)
+    interval_s = serializers.IntegerField(min_value=1, max_value=86_400, default=60)
+    legs = BasketLegIn(many=True, allow_empty=False, max_length=20)
+
+
+ALGO_INPUTS: dict[str, type[AlgoCommonIn]] = {"chase": ChaseIn, "scalper": ScalperIn, "twap": TwapIn,
+                                              "trail_stop": TrailStopIn}

@@ -20,7 +20,8 @@ urlpatterns = [
     path("algos/", views.AlgoListApi.as_view(), name="algos"),
     path("algos/<int:algo_run_id>/", views.AlgoDetailApi.as_view(), name="algo"),
     *[path(f"algos/{kind}/", views.algo_start_api(kind).as_view(), name=f"algo-start-{kind}")
-      for kind in ("chase", "twap", "trail_stop")],
+      for kind in ("chase", "scalper", "twap", "trail_stop")],
+    path("algos/twap_basket/", views.TwapBasketStartApi.as_view(), name="algo-start-twap-basket"),
     *[path(f"algos/<int:algo_run_id>/{action}/", views.algo_action_api(action).as_view(), name=f"algo-{action}")
       for action in ("stop", "pause", "resume")],
     path("engine/", views.EngineStatusApi.as_view(), name="engine"),

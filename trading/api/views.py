@@ -200,6 +200,20 @@ def algo_start_api(kind: str) -> type[APIView]:
     return AlgoStartApi
 
 
+class TwapBasketStartApi(APIView):
+    write_scope = "algos"
+
+    @extend_schema(request=s.TwapBasketIn, responses={202: s.AlgoRunOut(many=True), **ERRORS},
+                   operation_id="algos_twap_basket_start",
+                   description="Start one TWAP per leg over the same schedule, grouped by `label` (all or none).")
+    def post(self, request: Request) -> Response:
+        data = _valid(s.TwapBasketIn, request)
+        runs = actions.twap_basket_start(user=request.user, data=data,
+                                         actor=actions.actor_label(request.user, request.auth))
+        annotated = algo_run_list(sub_account_ids=[runs[0].sub_account_id]).filter(pk__in=[r.pk for r in runs])
+        return Response(s.AlgoRunOut(annotated.order_by("pk"), many=True).data, status=status.HTTP_202_ACCEPTED)
+
+
 def algo_action_api(action: str) -> type[APIView]:
     class AlgoActionApi(APIView):
         write_scope = "algos"

@@ -12,6 +12,7 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from core.clock import SYSTEM_CLOCK, Clock
+from core.errors import NotFound
 from trading.models import Instrument
 from trading.selectors import (
     algo_run_list,
@@ -22,6 +23,7 @@ from trading.selectors import (
     market_l1_many,
     order_list,
     subaccount_get_visible,
+    subaccount_list_visible,
     subaccount_overview,
     subaccount_overview_list,
 )
@@ -30,10 +32,10 @@ from trading.web.riskview import leverage, with_risk
 PAGE_PANELS: dict[str, tuple[str, ...]] = {
     "desk": ("status", "desk-table"),
     "account": ("status", "summary", "positions", "orders", "algos", "fills", "ledger", "equity"),
-    "market": ("status", "quotes"),
+    "market": ("status", "quotes", "chart"),
 }
 ACCOUNT_EVENTS: dict[str, tuple[str, ...]] = {
-    "fill": ("summary", "positions", "orders", "algos", "fills", "ledger", "equity", "desk-table"),
+    "fill": ("summary", "positions", "orders", "algos", "fills", "ledger", "equity", "desk-table", "chart"),
     "position_updated": ("summary", "positions", "desk-table"),
     "margin_updated": ("summary", "desk-table"),
     "order_updated": ("orders", "algos"),
@@ -42,7 +44,7 @@ ACCOUNT_EVENTS: dict[str, tuple[str, ...]] = {
 ALGO_EVENT_PANELS = ("algos", "orders")
 # Panels re-rendered on a timer: marks move without an event reaching the web, and a dropped channel-layer
 # message must not leave a panel wrong for long.
-TICK_PANELS = {"status": 2.0, "quotes": 1.0, "positions": 2.0, "summary": 2.0, "desk-table": 2.0}
+TICK_PANELS = {"status": 2.0, "quotes": 1.0, "positions": 2.0, "summary": 2.0, "desk-table": 2.0, "chart": 2.0}
 FULL_REFRESH_S = 10.0
 
 
@@ -89,6 +91,61 @@ def desk_context(*, user: Any) -> dict[str, Any]:
     return {"overviews": [overview for overview, _ in with_risk(subaccount_overview_list(user=user))]}
 
 
+def chart_context(*, user: Any, sub_account_id: int | None, symbol: str | None,
+                  clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+    """The market page's chart: one sub-account's fills in one symbol against the cached bid, ask and mark."""
+    sub_accounts = list(subaccount_list_visible(user=user))
+    symbols = list(Instrument.objects.order_by("symbol").values_list("symbol", flat=True))
+    chosen = next((s for s in sub_accounts if s.pk == sub_account_id), None) if sub_account_id else None
+    if sub_account_id and chosen is None:
+        raise NotFound(f"sub-account {sub_account_id} does not exist")
+    chosen = chosen or (sub_accounts[0] if sub_accounts else None)
+    symbol = symbol if symbol in symbols else (symbols[0] if symbols else None)
+    fills = list(fill_list(sub_account_id=chosen.pk, symbol=symbol)[:CHART_FILLS]) if chosen and symbol else []
+    l1 = market_l1_many(symbols=[symbol]).get(symbol) if symbol else None
+    return {"chart_sub_accounts": sub_accounts, "chart_symbols": symbols, "chart_sub": chosen,
+            "chart_symbol": symbol, "chart": price_chart_svg(list(reversed(fills)), l1, now_ms=clock.now_ms())}
+
+
+CHART_FILLS = 200
+
+
+def _mark(l1: Any) -> Decimal | None:
+    if l1 is None:
+        return None
+    return l1.mark_price if l1.mark_price is not None else l1.mid
+
+
+def price_chart_svg(fills: list[Any], l1: Any, *, now_ms: int, width: int = 800, height: int = 220) -> dict[str, Any]:
+    """Fill markers (buys up, sells down) joined by their prices, and the current bid, ask and mark as dashed
+    lines; positions computed here so the browser needs no chart library. No price history is stored, so the
+    line is the fills' own prices."""
+    levels = {name: value for name, value in (("bid", l1.bid if l1 else None), ("ask", l1.ask if l1 else None),
+                                              ("mark", _mark(l1))) if value is not None}
+    prices = [f.price for f in fills] + list(levels.values())
+    if not prices:
+        return {"empty": True, "width": width, "height": height}
+    low, high = min(prices), max(prices)
+    pad = (high - low) * Decimal("0.1") or high * Decimal("0.001") or Decimal(1)
+    low, high = low - pad, high + pad
+    times = [int(f.executed_at.timestamp() * 1000) for f in fills]
+    start = min(times) if times else now_ms - 60_000
+    span_ms = max(now_ms - start, 1)
+
+    def x(ms: int) -> str:
+        return f"{(Decimal(ms - start) / span_ms * (width - 10)) + 5:.1f}"
+
+    def y(price: Decimal) -> str:
+        return f"{Decimal(height) - (price - low) / (high - low) * height:.1f}"
+
+    markers = [{"x": x(ms), "y": y(f.price), "side": f.side, "label": f"{f.side} {f.quantity.normalize():f} @ "
+                f"{f.price.normalize():f} {f.executed_at:%H:%M:%S}"} for f, ms in zip(fills, times, strict=True)]
+    return {"empty": False, "width": width, "height": height, "markers": markers,
+            "line": " ".join(f"{m['x']},{m['y']}" for m in markers),
+            "levels": [{"name": name, "y": y(value), "price": value} for name, value in levels.items()],
+            "low": low, "high": high, "count": len(fills)}
+
+
 def market_context(*, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
     symbols = list(Instrument.objects.order_by("symbol").values_list("symbol", flat=True))
     l1s = market_l1_many(symbols=symbols)
@@ -130,7 +187,7 @@ def equity_svg(curve: list[tuple[Any, Decimal]], width: int = 600, height: int =
 
 
 def panel_html(*, page: str, panel: str, user: Any, sub_account_id: int | None, version: int,
-               snapshot: bool) -> str:
+               snapshot: bool, symbol: str | None = None) -> str:
     """One panel as an out-of-band fragment, carrying its version for the page's gap check."""
     if panel == "status":
         context = status_context()
@@ -139,6 +196,8 @@ def panel_html(*, page: str, panel: str, user: Any, sub_account_id: int | None, 
         context = account_context(user=user, sub_account_id=sub_account_id, panel=panel)
     elif page == "desk":
         context = desk_context(user=user)
+    elif panel == "chart":
+        context = chart_context(user=user, sub_account_id=sub_account_id, symbol=symbol)
     else:
         context = market_context()
     context.update({"oob": True, "version": version, "snapshot": snapshot})

@@ -62,12 +62,14 @@ def algo_form(request: HttpRequest, sub_account_id: int, kind: str) -> HttpRespo
         raise Http404(f"unknown algo {kind!r}")
     label, form_class = ALGO_FORMS[kind]
     form = form_class(request.POST if request.method == "POST" else None)
-    started = None
+    started: list[Any] = []
     if request.method == "POST" and form.is_valid():
+        data, actor = {"sub_account": sub_account.pk, **form.cleaned_data}, actions.actor_label(request.user)
         try:
-            started = actions.algo_start(user=request.user, kind=kind,
-                                         data={"sub_account": sub_account.pk, **form.cleaned_data},
-                                         actor=actions.actor_label(request.user))
+            if kind == "twap_basket":
+                started = actions.twap_basket_start(user=request.user, data=data, actor=actor)
+            else:
+                started = [actions.algo_start(user=request.user, kind=kind, data=data, actor=actor)]
             form = form_class()
         except AppError as exc:
             form.add_error(None, exc.user_message)
@@ -98,8 +100,16 @@ def order_cancel(request: HttpRequest, client_order_id: str) -> HttpResponse:
 
 
 @login_required
+@not_found_as_404
 def market(request: HttpRequest) -> HttpResponse:
-    return render(request, "trading/market.html", {**panels.market_context(), **panels.status_context()})
+    raw = request.GET.get("sub_account", "")
+    if raw and not raw.isdigit():
+        raise Http404(f"sub-account {raw!r} does not exist")
+    chart = panels.chart_context(user=request.user, sub_account_id=int(raw) if raw else None,
+                                 symbol=request.GET.get("symbol"))
+    query = f"?sub_account={chart['chart_sub'].pk}&symbol={chart['chart_symbol']}" if chart["chart_sub"] else ""
+    return render(request, "trading/market.html", {**panels.market_context(), **panels.status_context(), **chart,
+                                                   "ws_query": query})
 
 
 @login_required
