@@ -74,7 +74,7 @@ def test_a_fresh_machine_gets_embedded_services_a_demo_desk_and_an_admin_login(e
     python = sys.executable
     run([python, "manage.py", "migrate", "--noinput"], embedded_env)
     out = run([python, "manage.py", "seed_demo"], embedded_env)
-    match = re.search(r"Log in at (http://127.0.0.1:\d+)/admin/ as operator / (\S+)", out)
+    match = re.search(r"Log in at (http://127.0.0.1:\d+)/ as operator / (\S+)", out)
     assert match is not None, out
     base, password = match.groups()
     web = subprocess.Popen(

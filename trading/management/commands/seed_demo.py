@@ -50,8 +50,8 @@ class Command(BaseCommand):
                     subaccount_deposit(sub_account_id=sub_account.pk, amount=balance, actor="seed_demo",
                                        note="demo funding")
         self.stdout.write(self.style.SUCCESS(
-            f"Demo desk ready. Dashboard: http://127.0.0.1:{port}/ (log in as {DEMO_USERNAME} / {password}; "
-            f"admin at /admin/)"))
+            f"Demo desk ready. Log in at http://127.0.0.1:{port}/ as {DEMO_USERNAME} / {password} "
+            f"(the dashboard; the admin is at /admin/)"))
 
     def _operator_password(self) -> str:
         # Kept beside the embedded data so the login printed on every start stays valid.
