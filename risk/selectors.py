@@ -131,7 +131,8 @@ def risk_snapshot(*, sub_account_id: int, redis_url: str | None = None,
 
 def risk_snapshots(*, sub_account_ids: list[int], redis_url: str | None = None,
                    clock: Clock = SYSTEM_CLOCK) -> dict[int, dict[str, Any]]:
-    """Many sub-accounts' snapshots in one Redis round trip (a desk page); the missing ones from the database."""
+    """Many sub-accounts' snapshots in one Redis round trip (a desk page); the missing ones from the database, or
+    {"source": "unavailable", "note": why} when even that cannot be computed (no brackets stored yet)."""
     found: dict[int, dict[str, Any]] = {}
     for sub_account_id, raw in zip(sub_account_ids, _snapshot_from_redis(sub_account_ids, redis_url), strict=True):
         if raw:
@@ -139,7 +140,10 @@ def risk_snapshots(*, sub_account_ids: list[int], redis_url: str | None = None,
             data["source"] = "engine"
             found[sub_account_id] = data
         else:
-            found[sub_account_id] = _snapshot_from_database(sub_account_id, redis_url, clock)
+            try:
+                found[sub_account_id] = _snapshot_from_database(sub_account_id, redis_url, clock)
+            except LookupError as exc:  # a position in a symbol whose brackets the engine has not stored yet
+                found[sub_account_id] = {"sub_account_id": sub_account_id, "source": "unavailable", "note": str(exc)}
     return found
 
 

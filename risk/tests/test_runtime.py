@@ -211,7 +211,10 @@ def test_the_summary_reads_the_engines_snapshot_first(desk):
     assert both[desk.pk]["source"] == "engine"
 
 
-def test_a_position_in_a_symbol_without_stored_brackets_is_an_error_not_a_guess(desk):
+def test_a_position_in_a_symbol_without_stored_brackets_is_unavailable_not_a_guess(desk):
     with pytest.raises(LookupError, match="no leverage brackets stored for BTCUSDT"):
-        selectors.risk_snapshot(sub_account_id=desk.pk, redis_url=closed_port_url())
+        selectors.subaccount_margin(sub_account_id=desk.pk, redis_url=closed_port_url())
+    data = selectors.risk_snapshot(sub_account_id=desk.pk, redis_url=closed_port_url())
+    assert data["source"] == "unavailable" and "no leverage brackets stored for BTCUSDT" in data["note"]
+    assert selectors.risk_summary(sub_account_id=desk.pk, redis_url=closed_port_url())["source"] == "unavailable"
 
