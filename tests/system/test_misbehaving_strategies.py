@@ -85,7 +85,8 @@ def test_misbehaving_strategies_are_stopped_by_limits_and_breakers_while_a_twap_
             for name, (strategy, instance, _) in CHAOS.items()}
     twap = algo_start(kind="twap", sub_account_id=desk["beta"].pk, actor="system-test", reference_price=D("60000"),
                       params={"symbol": "BTCUSDT", "side": "buy", "quantity": "0.020", "lots": "4", "interval_s": "1"})
-    wait_until(lambda: all(status(run) != "pending" for run in [*runs.values(), twap]), what="the engine to start all")
+    wait_until(lambda: all(status(run) != "pending" for run in [*runs.values(), twap]), timeout_s=40,
+               what="the engine to start all")
 
     # BTC climbs 1.1 % a step (the amplifier chases each move, the breaker shorts ETH on each rise).
     price = D("60000.0")
