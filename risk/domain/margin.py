@@ -260,9 +260,9 @@ def account_margin(*, wallet_balance: Decimal, positions: Sequence[PositionInput
     return account_from_figures(wallet_balance, rows)
 
 
-@dataclass(frozen=True, slots=True)
-class MarginTotals:
-    """What decides anything (ADL, breakers): the account's figures without liquidation prices."""
+class MarginTotals(NamedTuple):
+    """What decides anything (ADL, breakers): the account's figures without liquidation prices (a named tuple:
+    one is built per sub-account on every tick)."""
 
     wallet_balance: Decimal
     unrealized_pnl: Decimal

@@ -169,3 +169,47 @@ async def test_ticks_re_evaluate_a_holder_at_most_every_two_seconds():
     risk.on_quote("ETHUSDT", mark=D("3100"))  # a symbol ALPHA does not hold
     await risk.settle()
     assert len([1 for _, kind, _ in h.events if kind == "margin_updated"]) == updates + 1
+
+
+async def test_a_tick_held_by_many_sub_accounts_decides_at_once_and_snapshots_follow_in_batches():
+    h = await make_harness()
+    risk, _, _ = await with_risk(h, {}, {})
+    batches: list[list[int]] = []
+
+    async def sink(items: list[tuple[int, dict]]) -> None:
+        batches.append([sub_account_id for sub_account_id, _ in items])
+
+    risk.snapshots = sink
+    subs = range(1000, 1600)
+    risk.load(limits={}, global_limits=risk.world.limits, states={}, wallets=dict.fromkeys(subs, D(1000)),
+              positions=[(sub, "BTCUSDT", D("-0.010"), D(60000)) for sub in subs])
+    h.clock.advance(2.0)
+    before = len(h.events)
+
+    risk.on_quote("BTCUSDT", mark=D(59000))
+
+    assert all(risk.subs[sub].totals.margin_balance == D(1010) for sub in subs)  # type: ignore[union-attr]
+    assert len(h.events) == before  # no snapshot built yet: the tick only decided
+    await risk.settle()
+    assert [len(batch) for batch in batches] == [250, 250, 100]
+    assert sorted(sub for batch in batches for sub in batch) == list(subs)
+    updates = [data for _, kind, data in h.events[before:] if kind == "margin_updated"]
+    assert len(updates) == 600
+    [position] = updates[0]["positions"]
+    assert D(position["liquidation_price"]) == (D(1000) + D("0.010") * D(60000)) / (D("0.010") * D("0.004")
+                                                                                     + D("0.010"))
+
+
+async def test_equity_rows_are_due_for_saving_only_when_the_day_open_or_peak_moved():
+    h = await make_harness()
+    risk, _, _ = await with_risk(h, {}, {ALPHA: D(1000)})
+    risk.load(limits={}, global_limits=risk.world.limits, states={}, wallets={}, positions=[],
+              equity={ALPHA: (ALPHA, h.clock.now_ms() // 86_400_000, D(1200), D(1500))})
+    risk.evaluate(ALPHA)  # 1,000: below the saved opening and peak, which stay
+    assert risk.equity_unsaved() == []
+    risk.on_wallet_change(ALPHA, D(600))  # 1,600: a new peak
+    rows = risk.equity_unsaved()
+    assert rows == [(ALPHA, h.clock.now_ms() // 86_400_000, D(1200), D(1600))]
+    risk.equity_saved(rows)
+    assert risk.equity_unsaved() == []
+    await risk.settle()
