@@ -6,9 +6,10 @@ for S sub-accounts holding P positions each:
 - ms_per_full_reevaluation: RiskEngine.on_quote of a symbol every sub-account holds, each due for
   evaluation: margin ratio (Binance brackets), daily-loss/drawdown/rapid-drawdown breakers, the ADL test.
   What the tick decides, synchronously, on the engine's loop.
-- ms_snapshot_flush: what that tick leaves for right after, in chunks between other loop work: every
-  snapshot with liquidation prices, drawdown, concentration, margin_updated (VaR not included: its
-  recomputation is spread over flushes, VAR_PER_FLUSH at a time).
+- ms_snapshot_flush: what that tick leaves for right after, in chunks of 250 between other loop work:
+  every snapshot with liquidation prices, drawdown, concentration, margin_updated, JSON-encoded as the
+  Redis writer does (the socket write itself not included; VaR not included: its recomputation is spread
+  over flushes, VAR_PER_FLUSH at a time).
 - ms_margin_from_scratch: risk.domain.margin.account_margin (liquidation prices included) of every
   sub-account from scratch, the reference computation.
 Best of R runs. Prints the figures and writes bench/results/risk_check.json.
@@ -38,6 +39,7 @@ from risk.domain.margin import Bracket, PositionInput, account_margin  # noqa: E
 from risk.domain.pretrade import AccountBook, GlobalBook, pre_trade_check  # noqa: E402
 from risk.domain.states import GLOBAL, ScopeState, TradingState  # noqa: E402
 from risk.engine import MemoryRiskStore, RiskConfig, RiskEngine  # noqa: E402
+from risk.snapshots import snapshot_encode  # noqa: E402
 from trading.domain.records import OrderIntent  # noqa: E402
 from trading.domain.types import OrderType, Side  # noqa: E402
 
@@ -114,6 +116,12 @@ def build_engine(accounts: list[list[PositionInput]]) -> tuple[RiskEngine, Virtu
                 wallets=dict.fromkeys(subs, D(250_000)),
                 positions=[(sub, p.symbol, p.quantity, p.entry_price)
                            for sub, inputs in zip(subs, accounts, strict=True) for p in inputs])
+    encoded: list[int] = []
+
+    async def encode(items: list[tuple[int, dict]]) -> None:  # what the Redis writer does, without the socket
+        encoded.extend(len(snapshot_encode(data)) for _, data in items)
+
+    engine.snapshots = encode
     return engine, clock, published
 
 

@@ -22,7 +22,13 @@ from risk.domain.margin import Bracket
 from risk.domain.states import Scope, TradingState, sub_account_scope
 from risk.engine import RiskEngine
 from risk.models import EquityState, LeverageBracketTable, MarkHistory, RiskLimit
-from risk.runtime import redis_snapshots, risk_engine_start, risk_persist_once, watch_risk_changes
+from risk.runtime import (
+    persist_risk_state,
+    redis_snapshots,
+    risk_engine_start,
+    risk_persist_once,
+    watch_risk_changes,
+)
 from risk.services import breaker_trip, leverage_brackets_save, mark_history_import
 from risk.snapshots import SNAPSHOT_TTL_S, snapshot_key
 from trading.marketdata.redis_bus import make_redis
@@ -218,3 +224,24 @@ def test_a_position_in_a_symbol_without_stored_brackets_is_unavailable_not_a_gue
     assert data["source"] == "unavailable" and "no leverage brackets stored for BTCUSDT" in data["note"]
     assert selectors.risk_summary(sub_account_id=desk.pk, redis_url=closed_port_url())["source"] == "unavailable"
 
+
+
+async def test_the_writer_loop_saves_every_round_until_cancelled(desk, redis):
+    h = await make_harness()
+    risk = await started(h, redis)
+    risk.on_quote("BTCUSDT", mark=D(70000))  # equity 15,000: ties the saved peak; 70,000 becomes the hour's mark
+    risk.subs[desk.pk].equity.record(h.clock.now_ms(), D(17000))
+    rounds: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        rounds.append(seconds)
+        if len(rounds) == 2:
+            raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await persist_risk_state(risk, interval_s=10, sleep=sleep)
+
+    assert rounds == [10, 10]
+    assert (await sync_to_async(EquityState.objects.get)(sub_account=desk)).peak_equity == D(17000)
+    assert await sync_to_async(MarkHistory.objects.filter(symbol="BTCUSDT", mark_price=D(70000)).exists)()
+    await risk.settle()
