@@ -198,3 +198,84 @@ def algo_filled_by_symbol(algo_run_id: int) -> dict[str, Decimal]:
     rows = (Order.objects.filter(algo_run_id=algo_run_id).values("symbol")
             .annotate(total=Sum("filled_quantity")).values_list("symbol", "total"))
     return {symbol: total or Decimal(0) for symbol, total in rows}
+
+
+# -- strategy instances (configured in the admin) -------------------------------------------------------------
+def strategy_instance_check(*, strategy: str, symbols: str, parameters: Any, sub_account_id: int) -> dict[str, Any]:
+    """An instance's configuration as the engine would start it: the registry's name, known symbols and the
+    strategy's own parameter check; an AppError saying what to change otherwise."""
+    sub_account = SubAccount.objects.filter(pk=sub_account_id).first()
+    if sub_account is None:
+        raise NotFound(f"sub-account {sub_account_id} does not exist")
+    return strategy_validate(sub_account_id=sub_account_id,
+                             params={"strategy": strategy, "symbols": symbols, "parameters": parameters})
+
+
+def _instance_live_run(instance: Any) -> AlgoRun | None:
+    run = instance.algo_run
+    return run if run is not None and run.status in (AlgoRun.Status.PENDING, *LIVE_STATUSES) else None
+
+
+@transaction.atomic
+def strategy_instance_enable(*, instance_id: int, actor: Any, clock: Clock = SYSTEM_CLOCK) -> Any:
+    """Start the instance (an engine command); an instance already running is left as it is."""
+    from algos.models import StrategyInstance
+
+    instance = StrategyInstance.objects.select_for_update(of=("self",)).select_related("algo_run").get(pk=instance_id)
+    if _instance_live_run(instance) is None:
+        run = algo_start(kind="strategy", sub_account_id=instance.sub_account_id, params=instance.start_params(),
+                         actor=_actor_label(actor), clock=clock)
+        instance.algo_run = run
+    instance.enabled = True
+    instance.save(update_fields=["enabled", "algo_run", "updated_at"])
+    audit_record(actor=actor, action="strategy_instance_enable", target_type="strategy_instance",
+                 target_id=instance.pk, payload={"algo_run_id": instance.algo_run_id}, clock=clock)
+    return instance
+
+
+@transaction.atomic
+def strategy_instance_disable(*, instance_id: int, actor: Any, clock: Clock = SYSTEM_CLOCK) -> Any:
+    """Stop the instance's run (an engine command) and mark it disabled."""
+    from algos.models import StrategyInstance
+
+    instance = StrategyInstance.objects.select_for_update(of=("self",)).select_related("algo_run").get(pk=instance_id)
+    run = _instance_live_run(instance)
+    if run is not None:
+        algo_stop(algo_run_id=run.pk, actor=_actor_label(actor), clock=clock)
+    instance.enabled, instance.algo_run = False, None
+    instance.save(update_fields=["enabled", "algo_run", "updated_at"])
+    audit_record(actor=actor, action="strategy_instance_disable", target_type="strategy_instance",
+                 target_id=instance.pk, payload={"stopped_algo_run_id": run.pk if run else None}, clock=clock)
+    return instance
+
+
+@transaction.atomic
+def strategy_instance_save(*, instance: Any, actor: Any, clock: Clock = SYSTEM_CLOCK) -> Any:
+    """Create or change an instance (checked first). Enabled: started, or restarted when what it runs changed
+    (a changed strategy file also runs from that restart); disabled: its run stopped."""
+    from algos.models import StrategyInstance
+
+    clean = strategy_instance_check(strategy=instance.strategy, symbols=instance.symbols,
+                                    parameters=instance.parameters, sub_account_id=instance.sub_account_id)
+    instance.symbols = ",".join(clean["symbols"])
+    before = StrategyInstance.objects.filter(pk=instance.pk).first() if instance.pk else None
+    wanted = instance.enabled
+    changed = before is not None and (before.strategy, before.symbols, before.parameters, before.sub_account_id) != (
+        instance.strategy, instance.symbols, instance.parameters, instance.sub_account_id)
+    instance.enabled = before.enabled if before is not None else False
+    instance.algo_run = before.algo_run if before is not None else None
+    instance.save()
+    audit_record(actor=actor, action="strategy_instance_save", target_type="strategy_instance",
+                 target_id=instance.pk, payload={"strategy": instance.strategy, "symbols": instance.symbols,
+                                                 "parameters": instance.parameters,
+                                                 "sub_account_id": instance.sub_account_id, "enabled": wanted},
+                 clock=clock)
+    if (not wanted or changed) and instance.enabled:
+        instance = strategy_instance_disable(instance_id=instance.pk, actor=actor, clock=clock)
+    if wanted and not instance.enabled:
+        instance = strategy_instance_enable(instance_id=instance.pk, actor=actor, clock=clock)
+    return instance
+
+
+def _actor_label(actor: Any) -> str:
+    return actor if isinstance(actor, str) else str(getattr(actor, "get_username", lambda: "anonymous")())
