@@ -110,8 +110,8 @@ class RedisSeen:
             rows.sort(key=lambda row: row[0])
         self._times = {symbol: [row[0] for row in rows] for symbol, rows in self._rows.items()}
 
-    def first_after(self, quote: SentQuote, spec: ChaseSpec, price: Decimal) -> int | None:
-        """The first quote seen at or after `quote` left the exchange that gives `price` as the chase's target.
+    def first_after(self, quote: SentQuote, spec: ChaseSpec, price: Decimal, before_ns: int) -> int | None:
+        """The first quote seen after `quote` left the exchange (and before `before_ns`) giving `price` as the target.
 
         By target, not by the exact quote: the feed keeps only the latest quote per symbol while Redis is busy,
         and a buy's target ignores the ask.
@@ -119,6 +119,8 @@ class RedisSeen:
         rows = self._rows.get(quote.symbol, [])
         start = bisect.bisect_left(self._times.get(quote.symbol, []), quote.sent_ns)
         for ns, bid, ask in rows[start:start + MAX_LOOKBACK]:
+            if ns > before_ns:
+                break
             if spec.target(bid, ask) == price:
                 return ns
         return None
@@ -139,7 +141,8 @@ def match_replaces(replaces: Iterable[Replace], specs: Mapping[int, ChaseSpec],
             unmatched += 1
             continue
         trigger, first = found
-        seen = redis_seen.first_after(trigger, spec, replace.price) if redis_seen is not None else None
+        seen = None if redis_seen is None else redis_seen.first_after(trigger, spec, replace.price,
+                                                                     replace.cancel_arrived_ns)
         matched.append(Matched(replace, trigger, first, seen))
     return matched, unmatched
 
@@ -210,11 +213,13 @@ def engine_hops(matched: Sequence[Matched], specs: Mapping[int, ChaseSpec],
     ms = 1e-6
     for m in matched:
         r = m.replace
-        got = received.first_after(m.trigger, specs[r.algo_run_id], r.price)
         replaced = replace_at.get(r.old_client_order_id)
         cancelled = cancel_at.get(r.old_client_order_id)
         placed = place_at.get(r.new_client_order_id)
-        if got is None or replaced is None or cancelled is None or placed is None:
+        if replaced is None or cancelled is None or placed is None:
+            continue
+        got = received.first_after(m.trigger, specs[r.algo_run_id], r.price, replaced)
+        if got is None:
             continue
         for name, value in zip(hops, (got - m.trigger.sent_ns, replaced - got, cancelled - replaced,
                                       r.cancel_arrived_ns - cancelled, r.cancel_answered_ns - r.cancel_arrived_ns,
