@@ -9,7 +9,7 @@ for S sub-accounts holding P positions each:
 - ms_snapshot_flush: what that tick leaves for right after, in chunks of 250 between other loop work:
   every snapshot with liquidation prices, drawdown, concentration, margin_updated, JSON-encoded as the
   Redis writer does (the socket write itself not included; VaR not included: its recomputation is spread
-  over flushes, VAR_PER_FLUSH at a time).
+  over flushes, VAR_PER_CHUNK per chunk).
 - ms_margin_from_scratch: risk.domain.margin.account_margin (liquidation prices included) of every
   sub-account from scratch, the reference computation.
 Best of R runs. Prints the figures and writes bench/results/risk_check.json.
