@@ -318,6 +318,8 @@ class RiskEngine:
                 self.trip(sub_account_scope(sub_account_id), trip)
         if totals.margin_ratio >= self._adl_floor:
             self._maybe_deleverage(sub_account_id, sub, totals, now)
+        if self.snapshots is None and self.publish is discard_events:
+            return totals  # nobody reads snapshots (a backtest without events): skip building them
         self._dirty[sub_account_id] = None
         if not self._flushing:
             self._flushing = True
