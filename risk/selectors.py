@@ -125,8 +125,14 @@ def risk_snapshot(*, sub_account_id: int, redis_url: str | None = None,
                   clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
     """The engine's snapshot from Redis (source "engine"); when it is missing, expired or Redis is down, computed
     from the database (source "database"). Both have the same keys: see risk.snapshots.snapshot_data and
-    monitor_fields (margin_ratio, positions[].liquidation_price, state, drawdown_pct, var_1d, ...)."""
-    return risk_snapshots(sub_account_ids=[sub_account_id], redis_url=redis_url, clock=clock)[sub_account_id]
+    monitor_fields (margin_ratio, positions[].liquidation_price, state, drawdown_pct, var_1d, ...).
+    Raises LookupError when a position's symbol has no stored brackets (risk_snapshots says "unavailable")."""
+    [raw] = _snapshot_from_redis([sub_account_id], redis_url)
+    if raw:
+        data: dict[str, Any] = json.loads(raw)
+        data["source"] = "engine"
+        return data
+    return _snapshot_from_database(sub_account_id, redis_url, clock)
 
 
 def risk_snapshots(*, sub_account_ids: list[int], redis_url: str | None = None,
@@ -161,9 +167,10 @@ def _snapshot_from_database(sub_account_id: int, redis_url: str | None, clock: C
 
 def risk_summary(*, sub_account_id: int, redis_url: str | None = None, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
     """The cheap read for pages and the API: margin ratio, trading state, liquidation price per symbol, VaR,
-    drawdown, where it came from ("engine" snapshot or "database") and when (at_ms)."""
-    data = risk_snapshot(sub_account_id=sub_account_id, redis_url=redis_url, clock=clock)
+    drawdown, where it came from ("engine" snapshot, "database", or "unavailable" with a note) and when (at_ms).
+    Never raises for a sub-account that exists."""
+    data = risk_snapshots(sub_account_ids=[sub_account_id], redis_url=redis_url, clock=clock)[sub_account_id]
     keys = ("sub_account_id", "state", "margin_ratio", "margin_balance", "maint_margin", "available_balance",
-            "total_notional", "drawdown_pct", "var_1d", "source", "at_ms")
+            "total_notional", "drawdown_pct", "var_1d", "source", "note", "at_ms")
     return {**{key: data.get(key) for key in keys},
             "liquidation_prices": {p["symbol"]: p["liquidation_price"] for p in data.get("positions", [])}}

@@ -219,10 +219,11 @@ def test_the_summary_reads_the_engines_snapshot_first(desk):
 
 def test_a_position_in_a_symbol_without_stored_brackets_is_unavailable_not_a_guess(desk):
     with pytest.raises(LookupError, match="no leverage brackets stored for BTCUSDT"):
-        selectors.subaccount_margin(sub_account_id=desk.pk, redis_url=closed_port_url())
-    data = selectors.risk_snapshot(sub_account_id=desk.pk, redis_url=closed_port_url())
+        selectors.risk_snapshot(sub_account_id=desk.pk, redis_url=closed_port_url())
+    [data] = selectors.risk_snapshots(sub_account_ids=[desk.pk], redis_url=closed_port_url()).values()
     assert data["source"] == "unavailable" and "no leverage brackets stored for BTCUSDT" in data["note"]
-    assert selectors.risk_summary(sub_account_id=desk.pk, redis_url=closed_port_url())["source"] == "unavailable"
+    summary = selectors.risk_summary(sub_account_id=desk.pk, redis_url=closed_port_url())
+    assert summary["source"] == "unavailable" and summary["margin_ratio"] is None and summary["note"]
 
 
 
