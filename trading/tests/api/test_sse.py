@@ -19,9 +19,10 @@ class SseClient:
 
     def __init__(self, path: str, query: str = "", cookie: str = "") -> None:
         self.headers = [(b"host", b"testserver")] + ([(b"cookie", cookie.encode())] if cookie else [])
-        self.scope: dict[str, Any] = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-                      "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
-                      "headers": self.headers, "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
+        self.scope: dict[str, Any] = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+            "path": path, "raw_path": path.encode(), "query_string": query.encode(), "headers": self.headers,
+            "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.outbox: asyncio.Queue[Any] = asyncio.Queue()
         self.buffer = ""
