@@ -12,12 +12,22 @@ from pathlib import Path
 import pytest
 import redis
 
-from trading.models import Fill, Order, ReconciliationLog, VirtualPosition
+from trading.models import Fill, Order, ReconciliationLog, SubAccount, VirtualPosition
+from trading.services import subaccount_deposit
 
 from .harness import System, celery_log, start_celery, start_redis, wait_until
 
 D = Decimal
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def desk(desk: dict[str, SubAccount]) -> dict[str, SubAccount]:
+    """The house holds the account's unallocated collateral. Unfunded, any external trade booked to it looks
+    infinitely leveraged to the risk engine (which now hears of a sweep's fills) and is deleveraged at once."""
+    house = SubAccount.objects.get(is_house=True)
+    subaccount_deposit(sub_account_id=house.pk, amount=D("1000000"), actor="system-test")
+    return desk
 
 
 def virtual_net(symbol: str = "BTCUSDT") -> Decimal:
