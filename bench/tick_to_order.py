@@ -285,7 +285,7 @@ def run_phase(name: str, *, chases: int, throttle_ms: int, seconds: int, limits:
         if logs is not None:
             shutil.copytree(tmp, logs, dirs_exist_ok=True)
             (logs / "trace.json").write_bytes(orjson.dumps({"trace": trace, "run_of": run_of,
-                                                            "specs": {k: str(v) for k, v in specs.items()}}))
+                                                            "specs": {str(k): str(v) for k, v in specs.items()}}))
     teardown_test_environment()  # scratch_database sets it up again for the next phase
     figures = _figures(trace, state, listener, specs, run_of, seconds=seconds, throttle_ms=throttle_ms,
                        stopping=stopping, load=(load_before, load_after), probe=probe)
