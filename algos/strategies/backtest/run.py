@@ -19,7 +19,10 @@ from algos.backtest.world import SUB_ACCOUNT_ID, BacktestWorld, world_create
 from algos.strategies.backtest.chaos import ChaosEvent, ChaosStrategy
 from algos.strategies.backtest.data import DataError, bars_load, bars_resample, kline_files, timeframe_ms
 from algos.strategies.backtest.registry import strategy_build
-from algos.strategies.base import Bar, RiskBreach, Signal, SignalKind, StrategyContext, StrategyFill, Tick
+from algos.strategies.base import Bar
+from algos.strategies.runtime.bars import BarAggregator
+from algos.strategies.runtime.guard import RuntimeLimits
+from algos.strategies.runtime.runner import StrategyRunner
 from risk.domain.breakers import Trip
 from risk.domain.limits import SubAccountLimits
 from risk.domain.margin import Bracket
@@ -28,11 +31,11 @@ from risk.engine import MemoryRiskStore, RiskEngine
 from simexchange.marketdata import BookTicker
 from trading.domain.client_ids import OrderOrigin
 from trading.domain.records import FillBooked, FillReport, OrderIntent
-from trading.domain.types import OrderType, Side, TimeInForce
+from trading.domain.types import OrderType, Side
 
 ZERO = Decimal(0)
 STRATEGY_RUN_ID = 1  # the strategy instance's algo-run id: its orders carry it, the risk engine halts its scope
-MAX_SIGNAL_DEPTH = 4  # signals answering fills answering signals: a strategy cannot loop the backtest forever
+BACKTEST_LIMITS = RuntimeLimits(budget_ms=1000)
 
 
 class StrategyBacktestError(ValueError):
@@ -49,6 +52,9 @@ class StrategyBacktestRequest:
     capital: Decimal = Decimal(10_000)
     chaos: tuple[ChaosEvent, ...] = ()
     max_orders_per_minute: int = 60  # the risk engine's order-rate breaker for the strategy
+    # The runner's isolation limits. The time budget is wider than live's 50 ms by default: a backtest shares its
+    # machine, and a wall-clock budget must not make a replay's trades depend on the machine's load.
+    limits: RuntimeLimits = BACKTEST_LIMITS
     risk_limits: bool = True  # the risk engine also enforces the strategy's daily loss and drawdown
 
 
@@ -140,10 +146,20 @@ async def _risk_create(world: BacktestWorld, request: StrategyBacktestRequest, s
 
 
 class StrategyBacktest:
+    """The composition around one StrategyRunner: the data moves the virtual clock and hands the runner bars (klines)
+    or quotes (ticks); the runner does what it does live (context, isolation, rounding, orders through the
+    OrderManager and the RiskEngine, fills and refusals back to the strategy)."""
+
     def __init__(self, request: StrategyBacktestRequest, strategy: Any, world: BacktestWorld, risk: RiskEngine,
                  series: dict[str, list[Bar]], timeline: list[Bar], base_ms: int) -> None:
         self.request, self.strategy, self.world, self.risk = request, strategy, world, risk
         self.series, self.timeline, self.base_ms = series, timeline, base_ms
+        self.runner = StrategyRunner(algo_run_id=STRATEGY_RUN_ID, sub_account_id=SUB_ACCOUNT_ID, strategy=strategy,
+                                     manager=world.manager, instruments=world.instruments, clock=world.clock,
+                                     limits=request.limits, equity=request.capital)
+        self.runner.note_listener = self._note
+        if base_ms:  # klines: the bars come from the data, ticks inside a bar must not make bars of their own
+            self.runner.bars = BarAggregator(self.runner.symbols, ())
         self.book = _Book(request.capital)
         self.fills: list[FillRow] = []
         self.breakers: list[BreakerRow] = []
@@ -154,7 +170,8 @@ class StrategyBacktest:
         self._band_of: Callable[[str], tuple[Decimal, Decimal] | None] | None = getattr(strategy, "quiet_band", None)
         self.stopped = False
         self.bars = self.bars_delivered = self.ticks_delivered = 0
-        self._new_fills: list[StrategyFill] = []
+        self._told = 0  # breakers the runner has heard of
+        self._sent = 0  # orders and refusals the risk engine has settled
         self._decision: dict[str, tuple[Decimal, str]] = {}  # symbol -> (mid decided on, reason) of the last order
         self._equity_times: array = array("q")
         self._equity: array = array("d")
@@ -162,8 +179,13 @@ class StrategyBacktest:
         self._reject_windows = [(e.at_ms, e.until_ms) for e in request.chaos if e.kind == "reject"]
         self._halts = sorted(e.at_ms for e in request.chaos if e.kind == "halt")
         self._hook_journal()
+        self._hook_orders()
         self._hook_faults()
         self._hook_trips()
+
+    def _note(self, message: str) -> None:
+        if " dropped: " in message:
+            self.dropped.append(f"{self.world.clock.now_ms()} {message}")
 
     # -- composition hooks --------------------------------------------------------------------------
     def _hook_journal(self) -> None:
@@ -185,11 +207,32 @@ class StrategyBacktest:
         book.positions[report.symbol] = position.quantity
         book.entries[report.symbol] = position.average_entry
         decision, reason = self._decision.get(report.symbol, (report.price, ""))
-        now = self.world.clock.now_ms()
-        self.fills.append(FillRow(now, report.symbol, report.side.value, report.price, report.quantity,
-                                  booked.change.fee, booked.change.realized_pnl, position.quantity, decision, reason))
-        self._new_fills.append(StrategyFill(report.symbol, report.side, report.price, report.quantity,
-                                            booked.change.fee, now, report.client_order_id))
+        self.fills.append(FillRow(self.world.clock.now_ms(), report.symbol, report.side.value, report.price,
+                                  report.quantity, booked.change.fee, booked.change.realized_pnl, position.quantity,
+                                  decision, reason))
+
+    def _hook_orders(self) -> None:
+        """Each of the runner's orders meets a one-tick market at the price it decided on, and its fills come back
+        through the FillRouter at once (the in-process exchange answers before the next event)."""
+        manager, world, runner = self.world.manager, self.world, self.runner
+        place = manager.place
+
+        async def placing(intent: OrderIntent, **callbacks: Any) -> Any:
+            if intent.algo_run_id == STRATEGY_RUN_ID:
+                price = runner.mids.get(intent.symbol) or self.book.last.get(intent.symbol)
+                if price is not None:
+                    self._quote(intent.symbol, price, world.clock.now_ms())
+                    signal = runner.current_signal
+                    self._decision[intent.symbol] = (price, signal.reason if signal is not None else "")
+            result = await place(intent, **callbacks)
+            if not result.ok and intent.algo_run_id == STRATEGY_RUN_ID:
+                self.denials.append(f"{world.clock.now_ms()} {intent.symbol} {intent.side.value} {intent.quantity}: "
+                                    f"{result.reason}")
+            elif result.ok:
+                await world.pump()
+            return result
+
+        manager.place = placing  # type: ignore[method-assign]
 
     def _hook_faults(self) -> None:
         if not self._reject_windows:
@@ -219,11 +262,6 @@ class StrategyBacktest:
         self.risk.trip = recording  # type: ignore[method-assign,assignment]
 
     # -- the loop -----------------------------------------------------------------------------------
-    def context(self, now_ms: int) -> StrategyContext:
-        book = self.book
-        equity = book.equity() if any(book.positions.values()) else book.cash
-        return StrategyContext(now_ms, equity, book.positions, book.entries, self.world.instruments)
-
     async def run(self, progress: Callable[[int, int], None] | None = None) -> None:
         clock, base = self.world.clock, self.base_ms
         total = len(self.timeline)
@@ -235,9 +273,10 @@ class StrategyBacktest:
                 await self._base_bar(bar)
             else:
                 clock.advance_to(bar.close_time_ms)
-            if bar.timeframe in self.wanted:
+            if bar.timeframe in self.wanted and not self.stopped:
                 self.bars_delivered += 1
-                await self._call("on_bar", self.context(bar.close_time_ms), bar, price=bar.close)
+                await self.runner.on_bar(bar)
+                await self._after()
             if bar.close_time_ms != last_sample:
                 last_sample = bar.close_time_ms
                 self._sample(bar.close_time_ms)
@@ -262,7 +301,7 @@ class StrategyBacktest:
         if held:
             self.risk.on_quote(symbol, mark=bar.close)
             if not quiet:
-                await self._tick(Tick(symbol, bar.close, bar.close + self._tick_size(symbol), bar.close_time_ms))
+                await self._tick(symbol, bar.close)
 
     def _quiet(self, bar: Bar) -> bool:
         """The strategy says no tick inside this bar's range would do anything: skip walking it."""
@@ -277,83 +316,44 @@ class StrategyBacktest:
         """The bar's path before its close, as ticks: open, then low and high in the order the candle implies."""
         points = (bar.open, bar.low, bar.high) if bar.close > bar.open else (bar.open, bar.high, bar.low)
         span = bar.close_time_ms - bar.open_time_ms
-        tick_size = self._tick_size(bar.symbol)
         for step, price in enumerate(points):
             if self.stopped or not self.book.positions.get(bar.symbol):
                 return
-            at_ms = bar.open_time_ms + span * step // 3
-            self.world.clock.advance_to(at_ms)
+            self.world.clock.advance_to(bar.open_time_ms + span * step // 3)
             self.book.last[bar.symbol] = price
-            await self._tick(Tick(bar.symbol, price, price + tick_size, at_ms))
+            await self._tick(bar.symbol, price)
 
-    async def _tick(self, tick: Tick) -> None:
+    async def _tick(self, symbol: str, price: Decimal) -> None:
+        """A quote a tick wide above `price`: the runner's on_tick sees its mid."""
         self.ticks_delivered += 1
-        await self._call("on_tick", self.context(tick.ts_ms), tick, price=tick.mid)
+        await self.runner.on_quote(price, price + self._tick_size(symbol), symbol=symbol)
+        await self._after()
+
+    async def _after(self) -> None:
+        """After each event: the risk engine settles what was sent; its breakers reach the runner as they would live
+        (HALTED on the strategy's scope stops it); a runner that failed the strategy ends the backtest."""
+        runner = self.runner
+        sent = runner.metrics.orders + runner.metrics.refused
+        if sent != self._sent:
+            self._sent = sent
+            await self.risk.settle()
+        while self._told < len(self.breakers):
+            row = self.breakers[self._told]
+            self._told += 1
+            ours = row.scope in (str(algo_scope(STRATEGY_RUN_ID)), str(sub_account_scope(SUB_ACCOUNT_ID)))
+            if ours or row.scope.startswith("global"):
+                await runner.on_risk_state(row.scope, row.state.upper(), row.reason)
+            if ours and row.state == TradingState.HALTED.value and not self.stopped:
+                self.status = f"halted by the risk engine: {row.reason}"
+                self.stopped = True
+                await runner.stop(f"halted by the risk engine: {row.reason}")
+        if runner.outcome is not None and not self.stopped:
+            self.status, self.stopped = runner.outcome, True
 
     def _sample(self, now_ms: int) -> None:
         self._equity_times.append(now_ms)
         self._equity.append(float(self.book.equity()))
         self._exposure.append(self.book.gross() if any(self.book.positions.values()) else 0.0)
-
-    async def _call(self, callback: str, ctx: StrategyContext, event: Any, *, price: Decimal, depth: int = 0) -> None:
-        """One strategy callback; what it signals is executed; fills and breaches it caused are called back."""
-        try:
-            signals = getattr(self.strategy, callback)(ctx, event)
-        except Exception as exc:  # the strategy's fault, not the backtest's: it is stopped, as the runtime would
-            self.status = f"failed: {callback} raised {type(exc).__name__}: {exc}"
-            self.stopped = True
-            return
-        if not signals:
-            return
-        if depth >= MAX_SIGNAL_DEPTH:
-            self.dropped.append(f"{ctx.now_ms} signals {MAX_SIGNAL_DEPTH} levels deep dropped")
-            return
-        breaches = len(self.breakers)
-        for signal in signals:
-            await self._execute(signal, price, depth)
-            if self.stopped:
-                return
-        await self._callbacks(depth, breaches)
-
-    async def _callbacks(self, depth: int, breaches: int) -> None:
-        await self.risk.settle()
-        while self._new_fills and not self.stopped:
-            fill = self._new_fills.pop(0)
-            await self._call("on_fill", self.context(fill.ts_ms), fill, price=fill.price, depth=depth + 1)
-        for row in self.breakers[breaches:]:
-            breach = RiskBreach(row.scope, row.state.upper(), row.reason, row.time_ms)
-            await self._call("on_risk_breach", self.context(row.time_ms), breach, price=ZERO, depth=depth + 1)
-            if row.state == TradingState.HALTED.value and row.scope in (str(algo_scope(STRATEGY_RUN_ID)),
-                                                                        str(sub_account_scope(SUB_ACCOUNT_ID))):
-                self.status = f"halted by the risk engine: {row.reason}"
-                self.stopped = True
-
-    async def _execute(self, signal: Signal, price: Decimal, depth: int) -> None:
-        world, now = self.world, self.world.clock.now_ms()
-        if signal.kind is SignalKind.CANCEL_ALL:
-            await world.manager.cancel_all(sub_account_id=SUB_ACCOUNT_ID, symbol=signal.symbol)
-            return
-        rules = world.instruments.get(signal.symbol)
-        if rules is None:
-            self.dropped.append(f"{now} {signal.symbol}: not listed")
-            return
-        quantity = signal.quantity.quantize(rules.step_size, rounding=ROUND_DOWN)
-        if quantity < rules.min_qty:
-            self.dropped.append(f"{now} {signal.symbol} {signal.side.value} {signal.quantity}: below {rules.min_qty}")
-            return
-        self._quote(signal.symbol, price, now)
-        self._decision[signal.symbol] = (price, signal.reason)
-        limit = signal.kind is SignalKind.LIMIT
-        intent = OrderIntent(SUB_ACCOUNT_ID, signal.symbol, signal.side, OrderType.LIMIT if limit else OrderType.MARKET,
-                             quantity, signal.price if limit else None, TimeInForce.GTC if limit else None,
-                             reduce_only=signal.reduce_only, origin=OrderOrigin.STR, algo_run_id=STRATEGY_RUN_ID)
-        result = await world.manager.place(intent)
-        if not result.ok:
-            self.denials.append(f"{now} {signal.symbol} {signal.side.value} {quantity}: {result.reason}")
-            await self._call("on_risk_breach", self.context(now), RiskBreach(
-                str(algo_scope(STRATEGY_RUN_ID)), "denied", result.reason, now), price=price, depth=depth + 1)
-            return
-        await world.pump()
 
     def _quote(self, symbol: str, price: Decimal, now: int) -> None:
         """The touch an order meets: a one-tick market at the decision price (the kline pather's convention)."""
@@ -367,9 +367,8 @@ class StrategyBacktest:
 
     async def _manual_halt(self, at_ms: int) -> None:
         self.world.clock.advance_to(max(at_ms, self.world.clock.now_ms()))
-        breaches = len(self.breakers)
         self.risk.manual_trip(algo_scope(STRATEGY_RUN_ID), TradingState.HALTED, "chaos: kill switch")
-        await self._callbacks(0, breaches)
+        await self._after()
 
     async def _finish(self) -> None:
         """At the end of the data, open positions are closed at the last price, as an operator would (no algo id:
@@ -384,20 +383,13 @@ class StrategyBacktest:
             result = await self.world.manager.place(OrderIntent(SUB_ACCOUNT_ID, symbol, side, OrderType.MARKET,
                                                                 abs(quantity), reduce_only=True,
                                                                 origin=OrderOrigin.MKT))
-            if result.ok:
-                await self.world.pump()
-            else:
+            if not result.ok:
                 self.denials.append(f"end of the data: flatten {symbol} refused: {result.reason}")
         await self.world.manager.cancel_all(sub_account_id=SUB_ACCOUNT_ID)
         await self.world.pump()
         await self.risk.settle()
         if not self.stopped:
-            fills, self._new_fills = self._new_fills, []
-            for fill in fills:  # the strategy learns how its trades ended
-                try:
-                    self.strategy.on_fill(self.context(fill.ts_ms), fill)
-                except Exception as exc:
-                    self.status = f"failed: on_fill raised {type(exc).__name__}: {exc}"
+            await self.runner.stop("end of the data")
         self._sample(self.world.clock.now_ms())
 
 

@@ -82,7 +82,7 @@ class _Trade:
 
 
 class EnsembleStrategy(BaseStrategy):
-    info = StrategyInfo("ensemble", VERSION)
+    info = StrategyInfo("ensemble", VERSION, {"seed": 0})
 
     def __init__(self, symbols: Sequence[str] = ("BTCUSDT", "SOLUSDT"), **parameters: Any) -> None:
         super().__init__(tuple(symbol.upper() for symbol in symbols), **parameters)

@@ -75,6 +75,8 @@ class StrategyRunner:
         self.paused = False
         self.significant = False
         self.log: deque[str] = deque(maxlen=LOG_SIZE)
+        self.note_listener: Callable[[str], None] | None = None  # backtests keep every note (drops) for the report
+        self.current_signal: Signal | None = None  # the signal whose order is being placed (backtests: its reason)
         self._queue: deque[Callback] = deque()
         self._latest_ticks: dict[str, Tick] = {}
         self._refusals: list[RiskBreach] = []  # delivered after the next callback that is not itself a refusal
@@ -240,7 +242,9 @@ class StrategyRunner:
             intent = self._intent(signal)
             if intent is None:
                 continue
+            self.current_signal = signal
             result = await self.manager.place(intent, on_fill=self._on_order_fill, on_done=self._on_order_done)
+            self.current_signal = None
             self.significant = True
             if result.ok:
                 self.metrics.orders += 1
@@ -320,9 +324,13 @@ class StrategyRunner:
     # -- events ------------------------------------------------------------------------------------
     def _note(self, message: str) -> None:
         self.log.append(message)
+        if self.note_listener is not None:
+            self.note_listener(message)
         logger.debug("strategy run %s: %s", self.algo_run_id, message)
 
     def _progress(self, *, force: bool = False) -> None:
+        if self.publish is discard_events:
+            return  # nobody listens (backtests): not even the status is built
         now = self.clock.now_ms()
         if not force and self._last_progress_ms is not None and now - self._last_progress_ms < PROGRESS_INTERVAL_MS:
             return

@@ -67,14 +67,23 @@ def test_the_report_adds_up_from_the_fills(short_klines):
 
 @needs_data
 def test_a_flooding_strategy_trips_the_order_rate_breaker_and_the_report_shows_it(short_klines):
-    chaos = chaos_parse("flood@+5d/80", first_ms=bars_load(short_klines)[0].open_time_ms)
-    result = run(StrategyBacktestRequest("ensemble", str(short_klines), chaos=(chaos,)))
+    chaos = chaos_parse("flood@+5d/15", first_ms=bars_load(short_klines)[0].open_time_ms)
+    result = run(StrategyBacktestRequest("ensemble", str(short_klines), chaos=(chaos,), max_orders_per_minute=20))
     report = report_build(result)
     assert result.status.startswith("halted by the risk engine")
     assert {row["trigger"] for row in report["breakers"]} == {"order_rate"}
     assert report["breakers"][0]["time_ms"] >= chaos.at_ms
     assert "circuit breakers tripped" in report_text(report) and "algo 1 -> halted (order_rate)" in report_text(report)
     assert result.last_ms < bars_load(short_klines)[-1].close_time_ms  # nothing ran after the halt
+
+
+@needs_data
+def test_a_flood_above_the_runners_limit_per_callback_is_stopped_by_isolation_as_live(short_klines):
+    chaos = chaos_parse("flood@+5d/80", first_ms=bars_load(short_klines)[0].open_time_ms)
+    result = run(StrategyBacktestRequest("ensemble", str(short_klines), chaos=(chaos,)))
+    assert result.status.startswith("failed: ") and "emitted 80 signals at once; the limit is 20" in result.status
+    assert not any(f.reason == "chaos flood" for f in result.fills) and not result.breakers
+    assert result.last_ms < bars_load(short_klines)[-1].close_time_ms  # nothing ran after the failure
 
 
 @needs_data
@@ -107,7 +116,8 @@ def test_a_manual_kill_switch_halts_the_strategy(short_klines):
 def test_the_command_line_writes_report_charts_and_the_index(short_klines, tmp_path):
     out, err = io.StringIO(), io.StringIO()
     report = strategy_backtest_main({"strategy": "ensemble", "data": str(short_klines), "results": str(tmp_path),
-                                     "chaos": ["flood@+5d/80"], "no_progress": True}, stdout=out, stderr=err)
+                                     "chaos": ["flood@+5d/15"], "max_orders_per_minute": 20,
+                                     "no_progress": True}, stdout=out, stderr=err)
     index = json.loads((tmp_path / "index.json").read_text())
     assert len(index) == 1 and index[0]["breakers"] == len(report["breakers"]) >= 1
     folder = Path(index[0]["folder"])
@@ -167,3 +177,21 @@ def test_manage_py_backtest_takes_a_strategy(short_klines, tmp_path):
                  stdout=out)
     assert "strategy backtest: ensemble on BTCUSDT 5m" in out.getvalue()
     assert len(json.loads((tmp_path / "index.json").read_text())) == 1
+
+
+@needs_data
+def test_a_file_strategy_backtests_through_the_registry_and_the_runner_as_live(short_klines):
+    result = run(StrategyBacktestRequest("sma_cross", str(short_klines),
+                                         params={"timeframe": "15m", "quantity": "0.0027"}))
+    assert result.status == "ran" and result.fills
+    # the runner rounds every signal down to the step (0.0027 -> 0.002) before the OrderManager sees it
+    assert {f.quantity for f in result.fills if f.reason.startswith("SMA5 ")} == {D("0.002")}
+    assert result.fills[-1].position_after == 0
+
+
+@needs_data
+def test_a_signal_below_the_minimum_order_is_dropped_by_the_runner_with_its_reason(short_klines):
+    result = run(StrategyBacktestRequest("sma_cross", str(short_klines),
+                                         params={"timeframe": "15m", "quantity": "0.0004"}))
+    assert not result.fills and result.dropped
+    assert "0.0004 rounds to 0.000, below the minimum 0.001" in result.dropped[0]
