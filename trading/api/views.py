@@ -41,8 +41,8 @@ class ErrorOut(serializers.Serializer):
     detail = serializers.JSONField()
 
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
-READ_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 415: ErrorOut, 429: ErrorOut}
+READ_ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}  # 400: a bad query parameter
 
 
 class SubAccountListApi(APIView):
