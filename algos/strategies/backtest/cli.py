@@ -44,7 +44,8 @@ def add_strategy_arguments(parser: argparse.ArgumentParser, *, shared: bool = Fa
                         help="strategy: the risk engine's order-rate breaker")
     parser.add_argument("--results", help=f"strategy: results folder with index.json (default {DEFAULT_RESULTS})")
     if not shared:
-        parser.add_argument("--data", required=True, help="kline CSV file(s) or folder(s), comma-separated")
+        parser.add_argument("--data", required=True, help="kline CSVs, or tick data (websocket captures .gz, "
+                            "bookTicker / aggTrades CSVs): file(s) or folder(s), comma-separated")
         parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--out", help="folder for report.json, equity.png and equity.html")

@@ -1,5 +1,6 @@
-"""One strategy backtest: bars straight from klines into the strategy; its signals through the live OrderManager
-and RiskEngine to the in-process matching core (algos.backtest.world's composition) on a virtual clock.
+"""One strategy backtest: bars from klines through the runtime's StrategyRunner (the live signal-to-order path:
+context, isolation, rounding, refusals) into the strategy; its orders through the live OrderManager and RiskEngine
+to the in-process matching core (algos.backtest.world's composition) on a virtual clock. Tick data: ticks.py.
 
 While the strategy holds a position, each bar is also walked as ticks (open, low/high, high/low, close: the order
 simexchange's kline pather uses), so stops and targets trigger at prices the bar really traded. Flat, a bar costs
@@ -150,6 +151,8 @@ class StrategyBacktest:
     or quotes (ticks); the runner does what it does live (context, isolation, rounding, orders through the
     OrderManager and the RiskEngine, fills and refusals back to the strategy)."""
 
+    synthetic_touch = True  # klines: an order meets a one-tick market at its decision price (ticks: the recorded book)
+
     def __init__(self, request: StrategyBacktestRequest, strategy: Any, world: BacktestWorld, risk: RiskEngine,
                  series: dict[str, list[Bar]], timeline: list[Bar], base_ms: int) -> None:
         self.request, self.strategy, self.world, self.risk = request, strategy, world, risk
@@ -221,7 +224,8 @@ class StrategyBacktest:
             if intent.algo_run_id == STRATEGY_RUN_ID:
                 price = runner.mids.get(intent.symbol) or self.book.last.get(intent.symbol)
                 if price is not None:
-                    self._quote(intent.symbol, price, world.clock.now_ms())
+                    if self.synthetic_touch:
+                        self._quote(intent.symbol, price, world.clock.now_ms())
                     signal = runner.current_signal
                     self._decision[intent.symbol] = (price, signal.reason if signal is not None else "")
             result = await place(intent, **callbacks)
@@ -415,26 +419,8 @@ def series_load(request: StrategyBacktestRequest) -> tuple[dict[str, list[Bar]],
     return series, timeframes.pop()
 
 
-def timeline_build(bars_by_series: Iterable[list[Bar]], base_ms: int) -> list[Bar]:
-    """Every bar in close-time order; at one close time, finer timeframes first (the 5m bar before the 15m)."""
-    bars = [bar for series in bars_by_series for bar in series]
-    bars.sort(key=lambda b: (b.close_time_ms, b.close_time_ms - b.open_time_ms, b.symbol))
-    return bars
-
-
-async def strategy_backtest_run(request: StrategyBacktestRequest, *,
-                                progress: Callable[[int, int], None] | None = None) -> StrategyBacktestResult:
-    """Check and load everything, then replay; raises StrategyBacktestError before anything ran when it is bad."""
-    started = time.perf_counter()
-    if request.capital <= 0:
-        raise StrategyBacktestError(f"capital must be positive, got {request.capital}")
-    try:
-        series, base = series_load(request)
-    except DataError as exc:
-        raise StrategyBacktestError(str(exc)) from None
-    strategy: Any = strategy_build(request.strategy, tuple(series), request.params, seed=request.seed)
-    if any(e.kind in ("flood", "raise") for e in request.chaos):
-        strategy = ChaosStrategy(strategy, request.chaos)
+def series_derive(strategy: Any, series: dict[str, list[Bar]], base: str) -> list[list[Bar]]:
+    """The base bars and every coarser timeframe the strategy wants, each series handed to its optional `preload`."""
     base_ms = timeframe_ms(base)
     all_series: list[list[Bar]] = list(series.values())  # base bars always: they move the clock and the ticks
     for timeframe in strategy.timeframes():
@@ -448,6 +434,35 @@ async def strategy_backtest_run(request: StrategyBacktestRequest, *,
                 all_series.append(derived)
             if hasattr(strategy, "preload"):
                 strategy.preload(symbol, timeframe, derived)
+    return all_series
+
+
+def timeline_build(bars_by_series: Iterable[list[Bar]], base_ms: int) -> list[Bar]:
+    """Every bar in close-time order; at one close time, finer timeframes first (the 5m bar before the 15m)."""
+    bars = [bar for series in bars_by_series for bar in series]
+    bars.sort(key=lambda b: (b.close_time_ms, b.close_time_ms - b.open_time_ms, b.symbol))
+    return bars
+
+
+async def strategy_backtest_run(request: StrategyBacktestRequest, *,
+                                progress: Callable[[int, int], None] | None = None) -> StrategyBacktestResult:
+    """Check and load everything, then replay; raises StrategyBacktestError before anything ran when it is bad."""
+    started = time.perf_counter()
+    if request.capital <= 0:
+        raise StrategyBacktestError(f"capital must be positive, got {request.capital}")
+    from algos.strategies.backtest.ticks import tick_backtest_run, tick_data
+
+    if tick_data(request):
+        return await tick_backtest_run(request, progress=progress, started=started)
+    try:
+        series, base = series_load(request)
+    except DataError as exc:
+        raise StrategyBacktestError(str(exc)) from None
+    strategy: Any = strategy_build(request.strategy, tuple(series), request.params, seed=request.seed)
+    if any(e.kind in ("flood", "raise") for e in request.chaos):
+        strategy = ChaosStrategy(strategy, request.chaos)
+    base_ms = timeframe_ms(base)
+    all_series = series_derive(strategy, series, base)
     world = await world_create(start_ms=min(bars[0].open_time_ms for bars in series.values()), record_events=False)
     unknown = [symbol for symbol in series if symbol not in world.instruments]
     if unknown:
