@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 MAX_LOOKBACK = 20_000  # quotes walked back per replace (a run of equal targets never gets near this)
+HELD_NS = 20_000_000  # engine quote -> replace call beyond this: the decision waited (throttle), not the path
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +212,7 @@ def engine_hops(matched: Sequence[Matched], specs: Mapping[int, ChaseSpec],
         "4_cancel_send_to_arrival", "5_cancel_at_exchange", "6_cancel_answer_to_place_send",
         "7_place_send_to_arrival")}
     ms = 1e-6
+    not_held: list[float] = []
     for m in matched:
         r = m.replace
         replaced = replace_at.get(r.old_client_order_id)
@@ -225,7 +227,13 @@ def engine_hops(matched: Sequence[Matched], specs: Mapping[int, ChaseSpec],
                                       r.cancel_arrived_ns - cancelled, r.cancel_answered_ns - r.cancel_arrived_ns,
                                       placed - r.cancel_answered_ns, r.new_arrived_ns - placed), strict=True):
             hops[name].append(value * ms)
-    return {name: distribution(values) for name, values in hops.items()}
+        if replaced - got <= HELD_NS:
+            not_held.append((r.new_arrived_ns - m.trigger.sent_ns) * ms)
+    figures: dict[str, Any] = {name: distribution(values) for name, values in hops.items()}
+    # The engine had the quote but decided later: a throttle-held target released by the next tick (quote or mark)
+    figures["held_after_engine_had_the_quote"] = len(hops["2_engine_quote_to_replace_call"]) - len(not_held)
+    figures["quote_to_new_order_not_held_ms"] = distribution(not_held)
+    return figures
 
 
 def _first_by_key(rows: Iterable[tuple[Any, Any]]) -> dict[str, int]:
