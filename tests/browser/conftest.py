@@ -52,10 +52,16 @@ class WebServer:
 
 
 @pytest.fixture
-def web_server(browser_desk: dict[str, Any], tmp_path: Path) -> Iterator[WebServer]:
+def web_env() -> dict[str, str]:
+    """Extra environment for the web process (a test with a real engine shares its Redis prefix)."""
+    return {}
+
+
+@pytest.fixture
+def web_server(browser_desk: dict[str, Any], tmp_path: Path, web_env: dict[str, str]) -> Iterator[WebServer]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": test_database_url(), "REDIS_URL": settings.REDIS_URL,
-           "PMS_LOG_FORMAT": "plain", "PMS_ALLOWED_HOSTS": "127.0.0.1"}
+           "PMS_LOG_FORMAT": "plain", "PMS_ALLOWED_HOSTS": "127.0.0.1", **web_env}
     log = (tmp_path / "web.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "pms_site.asgi:application", "--host", "127.0.0.1", "--port", str(port),
