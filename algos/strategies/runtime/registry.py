@@ -23,7 +23,8 @@ from algos.strategies.base import Strategy, StrategyInfo
 
 logger = logging.getLogger(__name__)
 CODE_MODULES = ("algos.strategies.chaos",)
-OPTIONAL_CODE_MODULES = ("algos.strategies.ensemble",)  # built alongside; registered when present
+# Built alongside; registered when present.
+OPTIONAL_CODE_MODULES = ("algos.strategies.ensemble", "algos.strategies.predmarket")
 CALLBACKS = ("symbols", "timeframes", "on_tick", "on_bar", "on_trade", "on_fill", "on_risk_breach")
 
 
