@@ -105,6 +105,9 @@ class RiskConfig:
     storm_threshold: int = STORM_THRESHOLD
     storm_window_ms: int = STORM_WINDOW_MS
     var_interval_ms: int = VAR_INTERVAL_MS
+    # Never auto-deleveraged (alerted instead): the house sub-account holds what nobody here placed — manual
+    # trades, liquidations, reconciliation residuals — so closing it automatically would fight the operator.
+    adl_exempt: frozenset[int] = frozenset()
 
 
 DEFAULT_CONFIG = RiskConfig()
@@ -391,6 +394,15 @@ class RiskEngine:
         step = adl_decide(ratio=totals.margin_ratio, positions=positions, step_sizes=self._steps,
                           last=sub.adl_last, now_ms=now, cooldown_ms=self.config.adl_cooldown_ms)
         if step is None:
+            return
+        if sub_account_id in self.config.adl_exempt:
+            sub.adl_last = AdlMemory(step.tier.level, now)  # alert once per cooldown, not on every tick
+            self.publish("risk", "risk_alert", {
+                "kind": "adl_exempt", "sub_account_id": sub_account_id, "tier": step.tier.level,
+                "margin_ratio": str(totals.margin_ratio),
+                "message": (f"sub-account {sub_account_id} is exempt from auto-deleverage (the house): margin ratio "
+                            f"{totals.margin_ratio:.4f} reached tier {step.tier.level}; fund it or close its "
+                            "positions by hand")})
             return
         sub.adl_last = AdlMemory(step.tier.level, now)
         sub.adl_running = True

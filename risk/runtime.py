@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, date
 from decimal import Decimal
 from typing import Any
@@ -83,6 +84,8 @@ async def risk_engine_start(*, manager: OrderManager, venue: Venue, instruments:
     brackets = {symbol: tuple(Bracket(t.notional_floor, t.notional_cap, t.max_leverage, t.maint_margin_ratio, t.cum)
                               for t in rows) for symbol, rows in tiers.items() if rows}
     await sync_to_async(services.leverage_brackets_save)(tables=brackets, clock=clock)
+    house = await sync_to_async(lambda: set(SubAccount.objects.filter(is_house=True).values_list("pk", flat=True)))()
+    config = replace(config, adl_exempt=config.adl_exempt | frozenset(house))
     engine = RiskEngine(manager=manager, brackets=brackets, instruments=instruments,
                         store=PostgresRiskStore(clock=clock), clock=clock, publish=publish, stop_algos=stop_algos,
                         snapshots=redis_snapshots(redis) if redis is not None else None, config=config)
