@@ -88,6 +88,8 @@ class RiskBreach:
     reason: str
     ts_ms: int
     code: str = ""  # a refused order's code from the OrderManager (e.g. "order_rate", "position_notional")
+    symbol: str = ""  # a refused order's symbol ("" for a state change of a scope)
+    client_order_id: str = ""  # a refused order's client id when it got one (refused by the exchange)
 
 
 class SignalKind(StrEnum):
@@ -144,6 +146,31 @@ class Strategy(Protocol):
     def on_fill(self, ctx: StrategyContext, fill: StrategyFill) -> Signals: ...
 
     def on_risk_breach(self, ctx: StrategyContext, breach: RiskBreach) -> Signals: ...
+
+
+class OptionalHooks(Protocol):
+    """Methods a strategy may add; the runtime and the backtest call them only when present (none is required, so
+    every strategy written against `Strategy` keeps working).
+
+    - `preload(symbol, timeframe, bars)`: backtests hand over each whole bar series before replaying it, so a
+      strategy can compute its indicators (or anything per bar) in one vectorised pass; the bars it is then given
+      one by one are the same bars.
+    - `quiet_band(symbol) -> (low, high) | None`: prices strictly inside the band would make `on_tick` do nothing
+      (e.g. between an open trade's stop and its next target); a kline backtest then skips walking a bar through
+      ticks when the whole bar stays inside it. None: every tick matters.
+    - `snapshot() -> dict`: the strategy's memory as JSON data (open trades, exits, what it learned); the runner
+      saves it with its own state (the algo state store) at most once a second and after each significant change.
+    - `restore(saved)`: take back what `snapshot` returned when a run resumes after a restart; raising fails the
+      run with the reason (it never trades on half a memory).
+    """
+
+    def preload(self, symbol: str, timeframe: str, bars: Sequence[Bar]) -> None: ...
+
+    def quiet_band(self, symbol: str) -> tuple[Decimal, Decimal] | None: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def restore(self, saved: dict[str, Any]) -> None: ...
 
 
 class BaseStrategy:

@@ -303,14 +303,25 @@ class EnsembleStrategy(BaseStrategy):
     def on_risk_breach(self, ctx: StrategyContext, breach: RiskBreach) -> Signals:
         if breach.state == "denied":
             for symbol, trade in list(self._trades.items()):
-                if trade.filled == 0:
-                    del self._trades[symbol]  # the refused order was this entry
+                if trade.filled == 0 and breach.symbol in ("", symbol):
+                    del self._trades[symbol]  # the refused order was this entry (any symbol's, when not said)
             self.log.append(f"{breach.ts_ms} order refused: {breach.reason}")
         elif breach.state in ("REDUCING", "HALTED"):
             self.halted_reason = f"{breach.scope} {breach.state}: {breach.reason}"
         elif breach.state == "ACTIVE":
             self.halted_reason = None
         return ()
+
+    # -- memory across a restart ------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        from algos.strategies.ensemble.memory import ensemble_snapshot
+
+        return ensemble_snapshot(self)
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        from algos.strategies.ensemble.memory import ensemble_restore
+
+        ensemble_restore(self, saved)
 
     @property
     def regimes(self) -> dict[str, Regime]:

@@ -11,6 +11,7 @@ more; the engine then cancels its working orders and records the run as failed.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
@@ -168,15 +169,48 @@ class StrategyRunner:
     # -- persistence -------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         info = self.strategy.info
-        return {"strategy": info.name, "version": info.version, "paused": self.paused,
-                "metrics": self.metrics.as_dict(), "log": list(self.log)[-10:]}
+        saved = {"strategy": info.name, "version": info.version, "paused": self.paused,
+                 "metrics": self.metrics.as_dict(), "log": list(self.log)[-10:]}
+        memory = self._strategy_memory()
+        if memory is not None:
+            saved["memory"] = memory
+        return saved
 
     def restore(self, saved: dict[str, Any]) -> None:
-        """Metrics and the paused flag survive a restart; the strategy's own memory starts afresh."""
+        """Metrics, the paused flag and the strategy's own memory (its optional `restore`) survive a restart.
+        Memory a strategy cannot take back fails the run with the reason rather than trading without it."""
         if saved.get("metrics"):
             self.metrics = StrategyMetrics.from_dict(saved["metrics"])
         self.paused = bool(saved.get("paused", False))
         self.log.extend(saved.get("log", []))
+        memory, restore = saved.get("memory"), getattr(self.strategy, "restore", None)
+        if memory is None or restore is None:
+            return
+        if saved.get("strategy") != self.strategy.info.name:
+            self._note(f"memory of {saved.get('strategy')!r} not restored into {self.strategy.info.name!r}")
+            return
+        try:
+            restore(memory)
+        except Exception as exc:  # the strategy's fault: its run fails with the reason, the engine carries on
+            self.fail(f"restore raised {type(exc).__name__}: {exc}")
+        else:
+            self._note("memory restored")
+
+    def _strategy_memory(self) -> dict[str, Any] | None:
+        """The strategy's optional `snapshot()`, checked to be JSON data (it goes to the algo state store)."""
+        snapshot = getattr(self.strategy, "snapshot", None)
+        if snapshot is None or self.outcome is not None:
+            return None
+        try:
+            memory = snapshot()
+            json.dumps(memory)
+        except Exception as exc:  # a strategy whose memory cannot be saved is failed, not silently forgetful
+            self.fail(f"snapshot raised {type(exc).__name__}: {exc}")
+            return None
+        if not isinstance(memory, dict):
+            self.fail(f"snapshot returned {type(memory).__name__}, not a dict")
+            return None
+        return memory
 
     def status(self) -> dict[str, Any]:
         info = self.strategy.info
@@ -252,7 +286,8 @@ class StrategyRunner:
                 self.metrics.refused += 1
                 self._note(f"{signal.side.value} {intent.quantity} {signal.symbol} refused: {result.reason}")
                 self._refusals.append(RiskBreach(f"algo {self.algo_run_id}", "denied", result.reason,
-                                                 self.clock.now_ms(), code=result.code))
+                                                 self.clock.now_ms(), code=result.code, symbol=signal.symbol,
+                                                 client_order_id=result.client_order_id or ""))
 
     def _intent(self, signal: Signal) -> OrderIntent | None:
         rules = self.instruments.get(signal.symbol)
