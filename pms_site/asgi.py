@@ -7,6 +7,12 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pms_site.settings")
+from django.conf import settings
+
+# Under ASGI every request runs its sync code in a thread of its own, so a persistent connection per thread
+# would pile up (one per request, held for CONN_MAX_AGE) until PostgreSQL refuses clients. Django's advice:
+# no persistent connections under ASGI (a pool is the next step). The engine and workers keep theirs.
+settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 django_application = get_asgi_application()  # before anything imports models
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
