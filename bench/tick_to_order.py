@@ -299,7 +299,10 @@ def _summary(name: str, figures: dict[str, Any]) -> None:
           f"p99 {headline.get('p99')} ms, max {headline.get('max')} ms; -1015: {figures['rejections_1015']}",
           flush=True)
     for hop, stats in figures.get("engine_hops_ms", {}).items():
-        print(f"      {hop:<34} p50 {stats.get('p50')} p90 {stats.get('p90')} p99 {stats.get('p99')}", flush=True)
+        if isinstance(stats, dict):
+            print(f"      {hop:<34} p50 {stats.get('p50')} p90 {stats.get('p90')} p99 {stats.get('p99')}", flush=True)
+        else:
+            print(f"      {hop:<34} {stats}", flush=True)
 
 
 def _sleep_with_progress(seconds: int) -> None:
