@@ -151,7 +151,7 @@ class Desk:
                 process.send_signal(signal.SIGTERM)
         for process in reversed(self.processes):
             try:
-                process.wait(timeout=15)
+                process.wait(timeout=60)  # a saturated engine takes a while to drain
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
