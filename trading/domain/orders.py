@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
@@ -91,11 +91,11 @@ def apply_order_update(state: OrderState, update: OrderUpdate) -> tuple[OrderSta
     if update.filled_quantity is not None and update.filled_quantity > state.filled_quantity:
         if update.filled_quantity > state.quantity:
             raise ValueError(f"filled {update.filled_quantity} exceeds the order quantity {state.quantity}")
-        new_state = replace(new_state, filled_quantity=update.filled_quantity,
-                            average_price=update.average_price or state.average_price)
+        new_state = OrderState(new_state.status, new_state.quantity, update.filled_quantity,
+                               update.average_price or state.average_price)  # not replace(): a hot path
     target = _status_implied_by_fills(new_state, update.status)
     if target != new_state.status and can_transition(new_state.status, target):
-        new_state = replace(new_state, status=target)
+        new_state = OrderState(target, new_state.quantity, new_state.filled_quantity, new_state.average_price)
     return new_state, new_state != state
 
 

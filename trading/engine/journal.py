@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -91,9 +90,11 @@ class MemoryJournal:
             changed = True
         if not changed:
             return None
-        order = replace(order, status=new_state.status, filled_quantity=new_state.filled_quantity,
-                        average_price=new_state.average_price,
-                        exchange_order_id=order.exchange_order_id or exchange_order_id)
+        # The constructor, not dataclasses.replace: this runs on every report of every backtest order.
+        order = JournaledOrder(
+            order.client_order_id, order.sub_account_id, order.symbol, order.side, order.order_type, order.quantity,
+            order.price, order.time_in_force, order.reduce_only, order.origin, order.algo_run_id, new_state.status,
+            new_state.filled_quantity, new_state.average_price, order.exchange_order_id or exchange_order_id)
         self.orders[client_order_id] = order
         return order
 
