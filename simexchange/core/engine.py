@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,7 +18,16 @@ from simexchange.core.margin import AccountView, PositionView
 from simexchange.core.marketdata_state import MarketState
 from simexchange.core.matching import fill_on_quote, fill_on_trade
 from simexchange.core.orders import OrderView
-from simexchange.core.params import Params, optional_int, parse_modify, parse_new_order, parse_order_ref, symbol_of
+from simexchange.core.params import (
+    NewOrderRequest,
+    OrderRef,
+    Params,
+    optional_int,
+    parse_modify,
+    parse_new_order,
+    parse_order_ref,
+    symbol_of,
+)
 from simexchange.core.ratelimit import RateLimiter
 from simexchange.core.settlement import check_liquidations, settle_funding
 from simexchange.core.symbols import SymbolSpec
@@ -77,6 +86,11 @@ class MatchingEngine:
     def symbols(self) -> tuple[SymbolSpec, ...]:
         """The configured symbols, in exchangeInfo order."""
         return self.config.symbols
+
+    @property
+    def books(self) -> Mapping[str, SymbolBook]:
+        """Each symbol's book by name (read-only by convention); what typed requests are checked against."""
+        return self._books
 
     def now_ms(self) -> int:
         """The injected clock's time (serverTime)."""
@@ -186,8 +200,14 @@ class MatchingEngine:
     def new_order(self, account_id: int, params: Params) -> OrderView:
         """POST /fapi/v1/order: validate, count against the order limits, match, rest; returns the RESULT view."""
         account = self._account(account_id)
-        request = parse_new_order(params, self._books)
-        self.rate_limiter.charge_order(account_id)
+        return self._place(account, parse_new_order(params, self._books))
+
+    def new_order_typed(self, account_id: int, request: NewOrderRequest) -> OrderView:
+        """new_order for an in-process caller that built the request with `params.typed_new_order`."""
+        return self._place(self._account(account_id), request)
+
+    def _place(self, account: Account, request: NewOrderRequest) -> OrderView:
+        self.rate_limiter.charge_order(account.account_id)
         try:
             return entry.place(self._ledger, account, request).view()
         finally:
@@ -220,7 +240,13 @@ class MatchingEngine:
     def cancel_order(self, account_id: int, params: Params) -> OrderView:
         """DELETE /fapi/v1/order by orderId or origClientOrderId (-2011 if not open)."""
         account = self._account(account_id)
-        ref = parse_order_ref(params, self._books)
+        return self._cancel(account, parse_order_ref(params, self._books))
+
+    def cancel_order_typed(self, account_id: int, ref: OrderRef) -> OrderView:
+        """cancel_order for an in-process caller that built the reference with `params.typed_order_ref`."""
+        return self._cancel(self._account(account_id), ref)
+
+    def _cancel(self, account: Account, ref: OrderRef) -> OrderView:
         order = account.find_order(ref.symbol, ref.order_id, ref.orig_client_order_id)
         try:
             return entry.cancel(self._ledger, account, order).view()

@@ -216,3 +216,65 @@ def parse_modify(params: Params, known_symbols: Mapping[str, object]) -> ModifyO
         order_id=ref.order_id,
         orig_client_order_id=ref.orig_client_order_id,
     )
+
+
+# Typed requests (in-process callers) ------------------------------------------------------------------
+# A caller holding typed values may skip the text round trip, but only where it changes nothing: each
+# function below returns exactly what the parser would make of the values' wire text, or None when that
+# text would need the parser (an error to raise in Binance's order, or a number whose text is not itself).
+
+_MAX_INTEGER_PART = Decimal(10) ** 20
+
+
+def _wire_exact(value: Decimal) -> bool:
+    """True when f"{value:f}" matches Binance's decimal pattern and parses back to this very Decimal."""
+    if not value.is_finite() or value.is_signed():
+        return False
+    exponent = value.as_tuple().exponent
+    # exponent <= 0: the text is the digits as they are; -20: at most 20 decimals; < 1e20: at most 20 integer digits
+    return -20 <= exponent <= 0 and value < _MAX_INTEGER_PART  # type: ignore[operator]
+
+
+def typed_new_order(
+    known_symbols: Mapping[str, object],
+    *,
+    symbol: str,
+    side: str,
+    order_type: str,
+    quantity: Decimal,
+    price: Decimal | None,
+    time_in_force: str | None,
+    reduce_only: bool,
+    client_order_id: str | None,
+    response_type: str = "RESULT",
+) -> NewOrderRequest | None:
+    """parse_new_order of these values as text (timeInForce sent for LIMIT only), or None if that needs the parser."""
+    symbol = symbol.upper()
+    order_type = order_type.upper()
+    side = side.upper()
+    if symbol not in known_symbols or side not in SIDES or order_type not in ORDER_TYPES:
+        return None
+    if not _wire_exact(quantity) or (price is not None and not _wire_exact(price)):
+        return None
+    if order_type == LIMIT:
+        if price is None or not time_in_force or time_in_force.upper() not in TIME_IN_FORCES:
+            return None
+        time_in_force = time_in_force.upper()
+    elif price is not None:
+        return None
+    else:
+        time_in_force = None
+    if not client_order_id or not CLIENT_ORDER_ID.match(client_order_id):
+        return None
+    if response_type not in ("ACK", "RESULT"):
+        return None
+    return NewOrderRequest(symbol, side, order_type, quantity, price, time_in_force, reduce_only, client_order_id,
+                           response_type)
+
+
+def typed_order_ref(known_symbols: Mapping[str, object], *, symbol: str, orig_client_order_id: str) -> OrderRef | None:
+    """parse_order_ref of {symbol, origClientOrderId}, or None if that needs the parser."""
+    symbol = symbol.upper()
+    if not symbol or symbol not in known_symbols or not orig_client_order_id:
+        return None
+    return OrderRef(symbol, None, orig_client_order_id)
