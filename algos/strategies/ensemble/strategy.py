@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,7 @@ from algos.strategies.ensemble.limits import EntryGuard
 from algos.strategies.ensemble.params import ParameterError, params_from
 from algos.strategies.ensemble.sizing import position_size
 from algos.strategies.ensemble.substrategies import AdaptiveWeights, votes_at
+from algos.strategies.ensemble.vectorised import SeriesVotes, series_votes
 from algos.strategies.indicators.buffer import BarBuffer
 from algos.strategies.indicators.regime import Regime, regime_of, volatility_level
 from algos.strategies.indicators.session import session_at
@@ -48,6 +49,10 @@ LOG_LIMIT = 500
 class _Precomputed:
     series: IndicatorSeries
     index: dict[int, int]  # bar open time -> position in the series
+    votes: SeriesVotes  # the sub-strategies' votes and the regime at every bar
+
+
+SnapshotOf = Callable[[], IndicatorSnapshot]  # a bar's indicators, built only when a decision needs them
 
 
 @dataclass
@@ -101,7 +106,8 @@ class EnsembleStrategy(BaseStrategy):
         self._pre: dict[tuple[str, str], _Precomputed] = {}
         self._buffers: dict[tuple[str, str], BarBuffer] = {}
         self._previous: dict[tuple[str, str], IndicatorSnapshot] = {}
-        self._primary: dict[str, tuple[TimeframeSignal, IndicatorSnapshot]] = {}
+        self._primary: dict[str, tuple[TimeframeSignal, SnapshotOf]] = {}
+        self._weights_by_regime: dict[Regime, dict[str, float]] = {}  # cleared whenever the weights learn
         self._secondary: dict[str, TimeframeSignal] = {}
         self._trades: dict[str, _Trade] = {}
         self.closed: list[TradeRecord] = []
@@ -114,22 +120,40 @@ class EnsembleStrategy(BaseStrategy):
 
     # -- indicators ---------------------------------------------------------------------------------
     def preload(self, symbol: str, timeframe: str, bars: Sequence[Bar]) -> None:
-        """Backtests: every indicator of a whole bar series in one vectorised pass; on_bar then reads them."""
+        """Backtests: every indicator, every sub-strategy's vote and the regime of a whole bar series in one
+        vectorised pass; on_bar then only weighs the votes of its bar."""
         series = indicators_compute(high=[float(b.high) for b in bars], low=[float(b.low) for b in bars],
                                     close=[float(b.close) for b in bars], volume=[float(b.volume) for b in bars],
                                     params=self.indicator_params)
-        self._pre[(symbol, timeframe)] = _Precomputed(series, {b.open_time_ms: i for i, b in enumerate(bars)})
+        self._pre[(symbol, timeframe)] = _Precomputed(series, {b.open_time_ms: i for i, b in enumerate(bars)},
+                                                      series_votes(series))
 
-    def _snapshots(self, bar: Bar) -> tuple[IndicatorSnapshot | None, IndicatorSnapshot | None]:
-        """(this bar's indicators, the previous bar's); None while warming up."""
-        key = (bar.symbol, bar.timeframe)
-        pre = self._pre.get(key)
+    def _weights_for(self, regime: Regime) -> dict[str, float]:
+        weights = self._weights_by_regime.get(regime)
+        if weights is None:
+            weights = self._weights_by_regime[regime] = self.weights.for_regime(regime)
+        return weights
+
+    def _signal(self, bar: Bar) -> tuple[TimeframeSignal, SnapshotOf] | None:
+        """This bar's weighted vote and its indicators; None while warming up."""
+        pre = self._pre.get((bar.symbol, bar.timeframe))
         if pre is not None:
             index = pre.index.get(bar.open_time_ms)
             if index is not None:
                 if index <= pre.series.first_ready:
-                    return None, None
-                return pre.series.at(index), pre.series.at(index - 1)
+                    return None
+                votes = pre.votes.votes[index]
+                signal = NONE if votes is None else votes_combine(votes, self._weights_for(pre.votes.regimes[index]))
+                series = pre.series
+                return signal, lambda: series.at(index)
+        now, before = self._snapshots(bar)
+        if now is None or before is None:
+            return None
+        return votes_combine(votes_at(now, before, checked=True), self._weights_for(regime_of(now))), lambda: now
+
+    def _snapshots(self, bar: Bar) -> tuple[IndicatorSnapshot | None, IndicatorSnapshot | None]:
+        """(this bar's indicators, the previous bar's) from the bars so far (live); None while warming up."""
+        key = (bar.symbol, bar.timeframe)
         buffer = self._buffers.get(key)
         if buffer is None:
             buffer = self._buffers[key] = BarBuffer(self.indicator_params)
@@ -148,11 +172,10 @@ class EnsembleStrategy(BaseStrategy):
         self.counters["bars"] += 1
         self.guard.record_equity(ctx.now_ms, ctx.equity)
         signals = self._reconcile(ctx, bar.symbol, bar.close)
-        now, before = self._snapshots(bar)
-        if now is None or before is None:
+        found = self._signal(bar)
+        if found is None:
             return signals
-        regime = regime_of(now)
-        signal = votes_combine(votes_at(now, before, checked=True), self.weights.for_regime(regime))
+        signal, now = found
         if bar.timeframe == SECONDARY:
             self._secondary[bar.symbol] = signal
             if bar.close_time_ms % PRIMARY_MS == PRIMARY_MS - 1:
@@ -165,9 +188,10 @@ class EnsembleStrategy(BaseStrategy):
         combined = timeframes_combine(signal, self._secondary.get(bar.symbol, NONE))
         return [*signals, *self._decide(ctx, bar, combined, now)]
 
-    def _decide(self, ctx: StrategyContext, bar: Bar, combined: Combined, primary: IndicatorSnapshot) -> Signals:
+    def _decide(self, ctx: StrategyContext, bar: Bar, combined: Combined, primary_of: SnapshotOf) -> Signals:
         if not combined.direction:
             return ()
+        primary = primary_of()
         symbol = bar.symbol
         confidence = D(str(round(combined.confidence, 4)))
         refusal = self._entry_refusal(ctx, symbol, confidence)
@@ -296,6 +320,7 @@ class EnsembleStrategy(BaseStrategy):
         self.closed.append(record)
         self.counters["wins" if record.won else "losses"] += 1
         self.weights.learn(trade.voters, record.won)
+        self._weights_by_regime.clear()
         for adjustment in self.learner.record(record, self.tunable):
             if self.learner.enabled:
                 self.tunable[adjustment.parameter] = adjustment.proposed
@@ -322,7 +347,8 @@ class EnsembleStrategy(BaseStrategy):
         from algos.strategies.ensemble.memory import ensemble_restore
 
         ensemble_restore(self, saved)
+        self._weights_by_regime.clear()
 
     @property
     def regimes(self) -> dict[str, Regime]:
-        return {symbol: regime_of(snapshot) for symbol, (_, snapshot) in self._primary.items()}
+        return {symbol: regime_of(snapshot_of()) for symbol, (_, snapshot_of) in self._primary.items()}
