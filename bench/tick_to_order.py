@@ -2,12 +2,18 @@
 
 Measures, with simexchange's opt-in trace (CLOCK_REALTIME on one host), the time from a bookTicker being written
 to the feed's websocket to the replace it causes (cancel, then the new order) arriving back at the exchange, with 1
-and with 100 chases (reprice_throttle_ms 100); then a soak of 100 chases (default throttle 500 ms) under
-Binance's order limits, counting -1015/-1003/429 answers. Each phase runs on its own scratch database and its own
-processes, and the whole benchmark stops by itself.
+and with 100 chases (reprice_throttle_ms 100, the exchange's limits lifted so the path is measured, not the order
+budget); then a soak of 100 chases (default throttle 500 ms) under Binance's limits, counting -1015/-1003/429
+answers and reporting why chases ended (risk breaches, refused orders). The engine runs under
+bench/tick_to_order_probe.py, which timestamps each hop of the replace path. Each phase has its own scratch
+database and processes, and the whole benchmark stops by itself.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/5 \\
-        .venv/bin/python bench/tick_to_order.py [--chases 1,100] [--latency-seconds 60] [--soak-seconds 600]
+        .venv/bin/python bench/tick_to_order.py [--chases 1,100] [--latency-seconds 60] [--soak-seconds 600] \\
+        [--soak-chases 100] [--logs DIR] [--profile] [--name tick_to_order]
+
+Latency is reported twice: from the first quote that made the new price the chase's target (`_first_ms`) and from
+the latest such quote before the cancel arrived (`quote_to_new_order_ms`); `engine_hops_ms` splits the latter.
 """
 
 from __future__ import annotations
