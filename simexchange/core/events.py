@@ -99,6 +99,14 @@ class EventBus:
 
         return unsubscribe
 
+    def stop_queueing(self) -> None:
+        """From now on hand events to the callbacks only, keeping none for `drain`.
+
+        For a sole consumer that subscribes and never drains (the PMS in-process venue of backtests): the queue
+        would otherwise hold the last `max_queued` events, a heap that grows with the run and slows everything.
+        """
+        self._queue = deque(maxlen=0)
+
     def publish(self, event: UserEvent) -> None:
         """Queue the event and hand it to the callbacks, in registration order."""
         self._queue.append(event)

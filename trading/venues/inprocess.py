@@ -88,6 +88,8 @@ class InProcessVenue:
         self.account_id = account_id
         self._events: asyncio.Queue[UserEvent] = asyncio.Queue()
         engine.events.subscribe(self._on_event, account_id=account_id)
+        # This venue is the engine's consumer and never drains its bus: keep no copy of every event there.
+        engine.events.stop_queueing()
 
     def _on_event(self, event: OrderTradeUpdate | AccountUpdate) -> None:
         if isinstance(event, OrderTradeUpdate):

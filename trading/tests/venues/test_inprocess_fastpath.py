@@ -183,3 +183,17 @@ def test_a_cancel_reference_goes_typed_only_when_the_parser_would_accept_it(symb
     except ExchangeError:  # a refusal: the typed path must not have claimed it
         parsed = None
     assert typed == parsed
+
+
+def test_the_venue_gets_every_event_while_the_engine_bus_keeps_no_copy() -> None:
+    twin = Twin(typed=True)
+    twin.quote(D("60000.0"))
+
+    outcome = asyncio.run(twin.venue.place(OrderRequest("PMSalpha000_CHS_1", "BTCUSDT", Side.BUY, OrderType.MARKET,
+                                                        D("0.010"))))
+
+    assert isinstance(outcome, Accepted)
+    kinds = [event.execution_type if isinstance(event, OrderEvent) else "ACCOUNT"
+             for event in twin.venue.drain_user_events()]
+    assert kinds == ["NEW", "ACCOUNT", "TRADE"]
+    assert twin.exchange.events.drain() == []
