@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 MAX_PRICE_BAND_PCT = Decimal(50)  # a band wider than ±50 % of the mark guards nothing
 
@@ -109,5 +109,7 @@ def global_limit_errors(limits: GlobalLimits, *, known_symbols: Iterable[str] | 
 
 def money(value: Decimal) -> str:
     """An amount as operators read it: thousands separated, at most two decimals."""
-    rounded = value.quantize(Decimal(1)) if value == value.to_integral_value() else value.quantize(Decimal("0.01"))
+    # explicit rounding: the thread's decimal context is shared (a library may change its rounding mode)
+    exponent = Decimal(1) if value == value.to_integral_value() else Decimal("0.01")
+    rounded = value.quantize(exponent, rounding=ROUND_HALF_EVEN)
     return f"{rounded:,}"
