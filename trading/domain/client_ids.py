@@ -68,15 +68,18 @@ def client_id_parse(client_order_id: str) -> ClientOrderId | None:
 
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_PAIRS = [high + low for high in _ALPHABET for low in _ALPHABET]  # two digits per division: every order needs an id
 
 
 def encode_base62(number: int) -> str:
     """Compact id parts: a 64-bit number fits in 11 characters."""
     if number < 0:
         raise ValueError("only non-negative numbers")
-    digits = []
-    while True:
-        number, rest = divmod(number, 62)
-        digits.append(_ALPHABET[rest])
-        if number == 0:
-            return "".join(reversed(digits))
+    if number < 62:
+        return _ALPHABET[number]
+    parts = []
+    while number >= 3844:
+        number, rest = divmod(number, 3844)
+        parts.append(_PAIRS[rest])
+    parts.append(_PAIRS[number] if number >= 62 else _ALPHABET[number])  # the leading digits, no leading zero
+    return "".join(reversed(parts))

@@ -84,6 +84,8 @@ class MemoryJournal:
         order = self.orders.get(client_order_id)
         if order is None:
             raise NotFound(f"no order with client id {client_order_id}")
+        if order.status.is_terminal and (order.exchange_order_id or not exchange_order_id):
+            return None  # what apply_order_update says first: a terminal order absorbs every report (stream echoes)
         state = OrderState(order.status, order.quantity, order.filled_quantity, order.average_price)
         new_state, changed = apply_order_update(state, update)
         if exchange_order_id and not order.exchange_order_id:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 
@@ -63,6 +64,43 @@ def order_params(request: OrderRequest) -> dict[str, object]:
     return params
 
 
+class UserEventQueue:
+    """The venue's stream: a deque with asyncio.Queue's few calls used here (backtests put and drain it per event)."""
+
+    __slots__ = ("_items", "_waiters")
+
+    def __init__(self) -> None:
+        self._items: deque[UserEvent] = deque()
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def put_nowait(self, event: UserEvent) -> None:
+        self._items.append(event)
+        if self._waiters:
+            for waiter in self._waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            self._waiters.clear()
+
+    def take_all(self) -> list[UserEvent]:
+        events = list(self._items)
+        self._items.clear()
+        return events
+
+    async def get(self) -> UserEvent:
+        while not self._items:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        return self._items.popleft()
+
+
 def typed_request(engine: MatchingEngine, request: OrderRequest) -> NewOrderRequest | None:
     """The request the engine would parse from order_params(request), built without the text; None when only
     the parser can say (malformed values, an error to report)."""
@@ -86,7 +124,7 @@ class InProcessVenue:
     def __init__(self, engine: MatchingEngine, account_id: int) -> None:
         self.engine = engine
         self.account_id = account_id
-        self._events: asyncio.Queue[UserEvent] = asyncio.Queue()
+        self._events = UserEventQueue()
         engine.events.subscribe(self._on_event, account_id=account_id)
         # This venue is the engine's consumer and never drains its bus: keep no copy of every event there.
         engine.events.stop_queueing()
@@ -214,10 +252,7 @@ class InProcessVenue:
 
     def drain_user_events(self) -> list[UserEvent]:
         """Backtests process events synchronously after each market step."""
-        events = []
-        while not self._events.empty():
-            events.append(self._events.get_nowait())
-        return events
+        return self._events.take_all()
 
     async def close(self) -> None:
         return None

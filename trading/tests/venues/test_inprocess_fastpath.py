@@ -17,7 +17,7 @@ from simexchange.core.errors import ExchangeError
 from simexchange.core.params import parse_new_order, parse_order_ref, typed_new_order, typed_order_ref
 from simexchange.marketdata import BookTicker, MarkPrice
 from trading.domain.types import OrderType, Side, TimeInForce
-from trading.venues.base import Accepted, OrderEvent, OrderRequest, Rejected
+from trading.venues.base import Accepted, OrderEvent, OrderRequest, Rejected, UserEvent
 from trading.venues.inprocess import InProcessVenue, order_params, typed_request
 
 D = Decimal
@@ -197,3 +197,24 @@ def test_the_venue_gets_every_event_while_the_engine_bus_keeps_no_copy() -> None
              for event in twin.venue.drain_user_events()]
     assert kinds == ["NEW", "ACCOUNT", "TRADE"]
     assert twin.exchange.events.drain() == []
+
+
+def test_a_stream_reader_waiting_on_the_venue_wakes_for_each_event_in_order() -> None:
+    twin = Twin(typed=True)
+    twin.quote(D("60000.0"))
+
+    async def scenario() -> list[str]:
+        stream = twin.venue.watch_user_events()
+
+        async def first_event() -> UserEvent:
+            return await anext(stream)
+
+        reader = asyncio.create_task(first_event())
+        await asyncio.sleep(0)  # the reader is waiting on an empty stream
+        assert not reader.done()
+        await twin.venue.place(OrderRequest("PMSalpha000_CHS_1", "BTCUSDT", Side.BUY, OrderType.MARKET, D("0.010")))
+        first = await asyncio.wait_for(reader, 1)
+        rest = [await asyncio.wait_for(anext(stream), 1) for _ in range(2)]
+        return [event.execution_type if isinstance(event, OrderEvent) else "ACCOUNT" for event in [first, *rest]]
+
+    assert asyncio.run(scenario()) == ["NEW", "ACCOUNT", "TRADE"]
