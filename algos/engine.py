@@ -7,6 +7,7 @@ on a significant change; after a restart `resume_all` continues every algo from 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from algos.domain.params import (
     twap_basket_spec,
     twap_spec,
 )
+from algos.governor import RepriceGovernor
 from algos.lease import AlgoLease
 from algos.runners.chase import ChaseRunner
 from algos.runners.scalper import ScalperParams, ScalperRunner
@@ -74,7 +76,8 @@ class AlgoEngine:
                  load_run: Callable[[int], Awaitable[RunRecord | None]], save_run: RunStore,
                  clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events,
                  state_store: AlgoStateStore | None = None, lease: AlgoLease | None = None,
-                 strategies: StrategyRegistry | None = None, inline_quotes: bool = False) -> None:
+                 strategies: StrategyRegistry | None = None, inline_quotes: bool = False,
+                 reprice_governor: RepriceGovernor | None = None) -> None:
         self.manager, self.ticks, self.instruments = manager, ticks, instruments
         self.strategies = strategies  # None: the strategies registered in code only, built on first use
         self.clock, self.publish = clock, publish
@@ -85,6 +88,9 @@ class AlgoEngine:
         # one event fully decided before the next, and no task to create and schedule for every quote.
         self.inline_quotes = inline_quotes
         self._inline: dict[str, list[tuple[int, QuoteRunner]]] = {}
+        self.reprice_governor = reprice_governor  # the desk's reprice budget, shared by every chase
+        self._timers: list[tuple[int, int, Callable[[], Awaitable[None]]]] = []  # inline mode: a heap on the clock
+        self._timer_seq = 0
         self._unsubscribe: dict[int, Callable[[], None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -236,6 +242,29 @@ class AlgoEngine:
 
         return on_tick
 
+    # -- timers (runners wake at a time of the injected clock) --------------------------------------
+    def call_at(self, at_ms: int, callback: Callable[[], Awaitable[None]]) -> None:
+        if self.inline_quotes:  # backtest: the replay runs due timers on the virtual clock before each event
+            self._timer_seq += 1
+            heapq.heappush(self._timers, (at_ms, self._timer_seq, callback))
+            return
+        loop = asyncio.get_running_loop()
+        delay_s = max(0, at_ms - self.clock.now_ms()) / 1000
+        loop.call_later(delay_s, lambda: self._spawn_timer(callback))
+
+    def _spawn_timer(self, callback: Callable[[], Awaitable[None]]) -> None:
+        task = asyncio.ensure_future(callback())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def run_timers_until(self, now_ms: int, advance: Callable[[int], None]) -> None:
+        """Inline mode: every timer due by `now_ms`, in time order, each at its own time (`advance` moves the
+        virtual clock there)."""
+        while self._timers and self._timers[0][0] <= now_ms:
+            at_ms, _, callback = heapq.heappop(self._timers)
+            advance(at_ms)
+            await callback()
+
     def _subscribe_inline(self, symbol: str, algo_run_id: int, runner: QuoteRunner) -> Callable[[], None]:
         entry = (algo_run_id, runner)
         self._inline.setdefault(symbol, []).append(entry)
@@ -341,7 +370,8 @@ class AlgoEngine:
         common: dict[str, Any] = {"algo_run_id": run_id, "sub_account_id": sub_id, "manager": self.manager,
                                   "publish": self.publish}
         if record.kind == "chase":
-            return ChaseRunner(params=chase_params(params, rules, reference), clock=self.clock, **common)
+            return ChaseRunner(params=chase_params(params, rules, reference), clock=self.clock, timers=self,
+                               governor=self.reprice_governor, **common)
         if record.kind == "scalper":
             if reference is None:
                 raise ParamError(f"no fresh price for {rules.symbol}: a scalper needs one to size its layers")
@@ -351,7 +381,7 @@ class AlgoEngine:
                 base_delay_ms=spec.base_delay_ms, max_fills_per_minute=spec.max_fills_per_minute,
                 max_loss_bps=spec.max_loss_bps, max_position=spec.max_position,
                 reprice_throttle_ms=spec.reprice_throttle_ms, max_distance_pct=spec.max_distance_pct),
-                clock=self.clock, **common)
+                clock=self.clock, timers=self, governor=self.reprice_governor, **common)
         if record.kind == "twap":
             if reference is None:
                 raise ParamError(f"no fresh price for {rules.symbol}: a TWAP needs one to size its lots")

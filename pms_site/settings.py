@@ -162,6 +162,10 @@ PMS_ENGINE_METRICS_PORT = int(os.environ.get("PMS_ENGINE_METRICS_PORT", "9108"))
 # Who owns the algos this engine runs (their leases in Redis). Stable across restarts, so a restarted engine
 # takes its own algos back at once; a second engine needs another id (one owner per algo).
 PMS_ENGINE_ID = os.environ.get("PMS_ENGINE_ID", "engine-1")
+# The desk's reprice budget shared by every chase: Binance allows 1,200 new orders a minute per account and a
+# reprice is a cancel plus a new order, so 10 a second leaves room for everything else (algos/governor.py).
+PMS_REPRICE_RATE_PER_S = float(os.environ.get("PMS_REPRICE_RATE_PER_S", "10"))
+PMS_REPRICE_BURST = int(os.environ.get("PMS_REPRICE_BURST", "20"))
 # Folders the strategy registry reads strategy files from (os.pathsep-separated); no upload through the web.
 PMS_STRATEGY_DIRS = [Path(folder) for folder in os.environ.get("PMS_STRATEGY_DIRS", str(BASE_DIR / "strategies"))
                      .split(os.pathsep) if folder]

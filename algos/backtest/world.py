@@ -12,6 +12,7 @@ from typing import Any
 
 from algos.backtest.ticks import ReplayTicks
 from algos.engine import AlgoEngine, RunRecord
+from algos.governor import RepriceGovernor
 from core.clock import VirtualClock
 from simexchange.core.engine import MatchingEngine
 from trading.domain.instruments import InstrumentRules
@@ -27,6 +28,7 @@ SUB_ACCOUNT_ID, HOUSE_ID = 1, 99
 SUB_ACCOUNTS = [SubAccountInfo(SUB_ACCOUNT_ID, "backtest", "backtest", "active"),
                 SubAccountInfo(HOUSE_ID, "house000", "house", "active", is_house=True)]
 DEPOSIT = Decimal("100000000")  # margin is not what a backtest of an execution algo measures
+REPRICE_RATE_PER_S, REPRICE_BURST = 10.0, 20  # live's defaults (PMS_REPRICE_RATE_PER_S / _BURST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +165,8 @@ async def world_create(*, start_ms: int, pre_trade: PreTradeCheck | None = None,
         statuses[algo_run_id] = (status, result)
 
     engine = AlgoEngine(manager=manager, ticks=ticks, instruments=instruments, load_run=load_run,
-                        save_run=save_run, clock=clock, publish=publish, inline_quotes=True)
+                        save_run=save_run, clock=clock, publish=publish, inline_quotes=True,
+                        reprice_governor=RepriceGovernor(rate_per_s=REPRICE_RATE_PER_S, burst=REPRICE_BURST))
     world = BacktestWorld(clock, exchange, account_id, venue, journal, manager, router, ticks, engine, instruments,
                           trace, runs=runs, run_status=statuses)
     holder["world"] = world

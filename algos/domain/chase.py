@@ -126,9 +126,10 @@ def chase_on_fill(state: ChaseState, params: ChaseParams, quantity: Decimal) -> 
 
 
 def chase_on_quote(
-    state: ChaseState, params: ChaseParams, bid: Decimal, ask: Decimal, now_ms: int
+    state: ChaseState, params: ChaseParams, bid: Decimal, ask: Decimal, now_ms: int, *, reprice_allowed: bool = True
 ) -> tuple[ChaseState, ChaseDecision]:
-    """Decide what to do at this L1 quote; call on every tick."""
+    """Decide what to do at this L1 quote; call on every tick. `reprice_allowed` False (the desk's reprice
+    budget is empty) holds a reprice like the throttle does: the target is kept, the latest price wins."""
     if state.finished:
         return state, HOLD
     if bid <= 0 or ask <= 0 or bid > ask:
@@ -143,7 +144,7 @@ def chase_on_quote(
     if chase_is_done(state, params, target):
         return replace(state, finished=True, target_price=target), ChaseDecision(ChaseAction.DONE)
     state = replace(state, target_price=target)
-    if target == state.working_price or not _throttle_allows(state, params, now_ms):
+    if target == state.working_price or not reprice_allowed or not _throttle_allows(state, params, now_ms):
         return state, HOLD  # a burst in between only moves the target: the latest price wins
     remaining = chase_remaining(state, params)
     state = replace(state, working_price=target, last_reprice_ms=now_ms)
@@ -180,3 +181,11 @@ def _drift_reason(initial_mid: Decimal, mid: Decimal, max_distance_pct: Decimal)
     if drift_pct > max_distance_pct:
         return f"mid {mid} drifted {drift_pct:.4g}% from the initial mid {initial_mid} (max {max_distance_pct}%)"
     return ""
+
+
+def chase_wake_at(state: ChaseState, params: ChaseParams) -> int | None:
+    """When a held reprice may go (the throttle's end), or None when nothing is held. Without a wake-up a held
+    target would wait for the next quote, which in a quiet market may be long after the throttle ended."""
+    if state.finished or state.working_price is None or state.target_price in (None, state.working_price):
+        return None
+    return (state.last_reprice_ms or 0) + params.reprice_throttle_ms

@@ -16,8 +16,11 @@ from algos.domain.chase import (
     chase_on_fill,
     chase_on_quote,
     chase_remaining,
+    chase_wake_at,
 )
+from algos.governor import RepriceGovernor
 from algos.runners.snapshot import dec, undec
+from algos.runners.timers import Timers
 from core.clock import SYSTEM_CLOCK, Clock
 from core.money import ZERO
 from trading.domain.client_ids import OrderOrigin
@@ -41,7 +44,8 @@ class ChaseRunner:
     def __init__(self, *, algo_run_id: int | None, sub_account_id: int, params: ChaseParams, manager: OrderManager,
                  clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events,
                  origin: OrderOrigin = OrderOrigin.CHS,
-                 fill_listener: Callable[[FillReport], None] | None = None) -> None:
+                 fill_listener: Callable[[FillReport], None] | None = None,
+                 timers: Timers | None = None, governor: RepriceGovernor | None = None) -> None:
         self.algo_run_id, self.sub_account_id, self.params = algo_run_id, sub_account_id, params
         self.manager, self.clock, self.publish = manager, clock, publish
         self.origin, self.fill_listener = origin, fill_listener
@@ -53,6 +57,9 @@ class ChaseRunner:
         self.significant = False  # set on a change worth saving at once (an order sent, a fill)
         self._busy = False
         self._latest: tuple[Decimal, Decimal] | None = None
+        self.timers, self.governor = timers, governor
+        self._last_quote: tuple[Decimal, Decimal] | None = None
+        self._wake_at: int | None = None
 
     # -- persistence -------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -86,11 +93,34 @@ class ChaseRunner:
         try:
             quote: tuple[Decimal, Decimal] | None = (bid, ask)
             while quote is not None and self.outcome is None:
-                self.state, decision = chase_on_quote(self.state, self.params, *quote, self.clock.now_ms())
+                self._last_quote = quote
+                now, governor = self.clock.now_ms(), self.governor
+                allowed = governor is None or governor.available(now)
+                self.state, decision = chase_on_quote(self.state, self.params, *quote, now, reprice_allowed=allowed)
+                if governor is not None and decision.action is ChaseAction.REPRICE:
+                    governor.take(now)
                 await self._act(decision)
                 quote, self._latest = self._latest, None
         finally:
             self._busy = False
+        self._schedule_wake()
+
+    def _schedule_wake(self) -> None:
+        """A held reprice is decided again when the throttle (or the desk's budget) lets it go, quote or not."""
+        at = chase_wake_at(self.state, self.params) if self.outcome is None and not self.paused else None
+        if at is None or self.timers is None:
+            return
+        if self.governor is not None:
+            at = max(at, self.governor.next_at(self.clock.now_ms()))
+        if self._wake_at is not None and self._wake_at <= at:
+            return  # a wake-up at or before this one is already due
+        self._wake_at = at
+        self.timers.call_at(at, self._wake)
+
+    async def _wake(self) -> None:
+        self._wake_at = None
+        if self._last_quote is not None and self.outcome is None and not self.paused:
+            await self.on_quote(*self._last_quote)
 
     async def stop(self, reason: str = "stopped by operator") -> None:
         if self.outcome is None:

@@ -19,8 +19,10 @@ from algos.domain.layers import (
     slot_backoff_ms,
     slot_pnl_record,
 )
+from algos.governor import RepriceGovernor
 from algos.runners.chase import ChaseRunner
 from algos.runners.snapshot import dec, undec0
+from algos.runners.timers import Timers
 from core.clock import SYSTEM_CLOCK, Clock
 from core.money import ZERO, round_down_to_step
 from trading.domain.client_ids import OrderOrigin
@@ -72,9 +74,11 @@ class ScalperRunner:
     kind = "scalper"
 
     def __init__(self, *, algo_run_id: int | None, sub_account_id: int, params: ScalperParams,
-                 manager: OrderManager, clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events) -> None:
+                 manager: OrderManager, clock: Clock = SYSTEM_CLOCK, publish: EventSink = discard_events,
+                 timers: Timers | None = None, governor: RepriceGovernor | None = None) -> None:
         self.algo_run_id, self.sub_account_id, self.params = algo_run_id, sub_account_id, params
         self.manager, self.clock, self.publish = manager, clock, publish
+        self.timers, self.governor = timers, governor  # handed to every layer's chase
         self.slots = [Slot(side, layer, size, offset) for side in params.sides
                       for layer, (size, offset) in enumerate(zip(params.sizes, params.offsets_bps, strict=True))]
         self.position = ZERO  # the scalper's own inventory, signed
@@ -172,7 +176,8 @@ class ScalperRunner:
             return
         slot.chase = ChaseRunner(algo_run_id=self.algo_run_id, sub_account_id=self.sub_account_id, params=params,
                                  manager=self.manager, clock=self.clock, publish=self._child_events(slot),
-                                 origin=OrderOrigin.SCL, fill_listener=lambda report: self._on_fill(slot, report))
+                                 origin=OrderOrigin.SCL, fill_listener=lambda report: self._on_fill(slot, report),
+                                 timers=self.timers, governor=self.governor)
         self.significant = True
         await slot.chase.on_quote(bid, ask)
 

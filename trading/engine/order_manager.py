@@ -254,8 +254,9 @@ class OrderManager:
         if isinstance(outcome, Rejected):
             METRICS.orders_rejected.inc()
             await self.apply(cid, OrderUpdate(OrderStatus.REJECTED), reject_reason=outcome.reason)
-            for listener in self.rejection_listeners:
-                listener(order)
+            if outcome.retry_after_ms is None:  # a rate refusal (ours or the exchange's) is throttling, not a
+                for listener in self.rejection_listeners:  # refused order: it must not feed a rejection storm
+                    listener(order)
             return OrderResult(False, cid, OrderStatus.REJECTED, reason=outcome.reason, code=str(outcome.code or ""))
         METRICS.orders_ambiguous.inc()
         await self.apply(cid, OrderUpdate(OrderStatus.UNKNOWN))

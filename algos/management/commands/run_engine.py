@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from prometheus_client import start_http_server
 
 from algos.engine import AlgoEngine
+from algos.governor import RepriceGovernor
 from algos.lease import AlgoLease
 from algos.risk_wiring import RiskWiring
 from algos.services import algo_filled_by_symbol, algo_run_record, algo_run_update, algo_runs_to_resume
@@ -63,7 +64,9 @@ async def run_engine(*, metrics_port: int | None) -> None:
                              save_run=sync_to_async(algo_run_update),
                              state_store=AlgoStateStore(redis=redis, clock=clock),
                              lease=AlgoLease(redis=redis, owner=settings.PMS_ENGINE_ID),
-                             strategies=StrategyRegistry(dirs=settings.PMS_STRATEGY_DIRS))
+                             strategies=StrategyRegistry(dirs=settings.PMS_STRATEGY_DIRS),
+                             reprice_governor=RepriceGovernor(rate_per_s=settings.PMS_REPRICE_RATE_PER_S,
+                                                              burst=settings.PMS_REPRICE_BURST))
     engine.command_handlers.update({"start_algo": algo_engine.start, "stop_algo": algo_engine.stop,
                                     "pause_algo": algo_engine.pause, "resume_algo": algo_engine.resume})
     control = EngineControl(manager=engine.manager, stop_algos=algo_engine.stop_all)  # operator start/stop/pause

@@ -74,8 +74,10 @@ def test_maintain_follows_the_touch_both_up_and_down() -> None:
     prices = [row["price"] for row in places(trace)]
     assert any(b > a for a, b in itertools.pairwise(prices)) and any(b < a for a, b in itertools.pairwise(prices))
     times, quotes = touches()
-    for row in moves:  # each new price is the touch + offset of a quote at that instant
-        assert row["price"] in {wanted_price("sell", 100, bid, ask) for bid, ask in quotes[row["time"]]}, row
+    for row in moves:  # each new price is the touch + offset of the latest quote at that instant: a reprice
+        # goes out on a quote, or when the throttle ends after a held one (then the latest quote decides)
+        latest = times[bisect.bisect_right(times, row["time"]) - 1]
+        assert row["price"] in {wanted_price("sell", 100, bid, ask) for bid, ask in quotes[latest]}, row
     assert times[0] <= moves[0]["time"]
 
 
