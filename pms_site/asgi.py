@@ -10,9 +10,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pms_site.settings")
 from django.conf import settings
 
 # Under ASGI every request runs its sync code in a thread of its own, so a persistent connection per thread
-# would pile up (one per request, held for CONN_MAX_AGE) until PostgreSQL refuses clients. Django's advice:
-# no persistent connections under ASGI (a pool is the next step). The engine and workers keep theirs.
+# would pile up (one per request, held for CONN_MAX_AGE) until PostgreSQL refuses clients; opening one per
+# request instead costs a connection set-up each time. A pool (psycopg_pool) hands a request an open
+# connection and takes it back at the end. The engine and workers keep their persistent connections.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+settings.DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    "min_size": 2, "max_size": int(os.environ.get("PMS_WEB_DB_POOL", "16")), "timeout": 10}
 django_application = get_asgi_application()  # before anything imports models
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
