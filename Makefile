@@ -18,7 +18,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 
 ## Start the whole system (embedded PostgreSQL and Redis when DATABASE_URL / REDIS_URL are unset).
 run: $(VENV)/.runtime
-	$(EMBED) sh -c '$(PY) manage.py migrate --noinput && $(PY) manage.py seed_demo && exec $(VENV)/bin/honcho start -f Procfile'
+	$(EMBED) sh -c '$(PY) manage.py migrate --noinput && $(PY) manage.py seed_demo && $(PY) manage.py seed_demo_algos && exec $(VENV)/bin/honcho start -f Procfile'
 
 ## Lint, types, layer contracts and the test suite; fails on any of them.
 test: $(VENV)/.dev lint typecheck contracts pytest
