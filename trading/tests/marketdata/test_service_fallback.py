@@ -61,6 +61,12 @@ async def feed_publishing(redis, keys, symbol: str, bid: str) -> AsyncIterator[N
         await asyncio.gather(task, return_exceptions=True)
 
 
+def through(proxy: TcpProxy, redis_url: str) -> str:
+    """The test Redis (same database number) reached through the proxy."""
+    database = urlparse(redis_url).path or "/0"
+    return f"redis://127.0.0.1:{proxy.port}{database}"
+
+
 async def test_with_redis_unreachable_the_service_watches_the_venue_and_still_delivers_quotes(keys, unused_tcp_port):
     venue, clock, received = FakeVenue(), SystemClock(), list[L1]()
     dead = make_redis(f"redis://127.0.0.1:{unused_tcp_port}/0", timeout_s=0.2)
@@ -75,10 +81,10 @@ async def test_with_redis_unreachable_the_service_watches_the_venue_and_still_de
     await dead.aclose()
 
 
-async def test_when_redis_returns_the_service_switches_back_to_the_feed(redis, keys, proxy):
+async def test_when_redis_returns_the_service_switches_back_to_the_feed(redis, redis_url, keys, proxy):
     venue, clock, received = FakeVenue(), SystemClock(), list[L1]()
     await proxy.close()  # Redis is down when the engine starts
-    client = make_redis(f"redis://127.0.0.1:{proxy.port}/0", timeout_s=0.2)
+    client = make_redis(through(proxy, redis_url), timeout_s=0.2)
     service = MarketDataService(redis=client, venue=venue, clock=clock, keys=keys, config=FAST)
     service.subscribe("BTCUSDT", received.append)
     async with running(service):
@@ -97,9 +103,9 @@ async def test_when_redis_returns_the_service_switches_back_to_the_feed(redis, k
     await client.aclose()
 
 
-async def test_when_redis_goes_away_mid_stream_the_venue_takes_over(redis, keys, proxy):
+async def test_when_redis_goes_away_mid_stream_the_venue_takes_over(redis, redis_url, keys, proxy):
     venue, clock, received = FakeVenue(), SystemClock(), list[L1]()
-    client = make_redis(f"redis://127.0.0.1:{proxy.port}/0", timeout_s=0.2)
+    client = make_redis(through(proxy, redis_url), timeout_s=0.2)
     service = MarketDataService(redis=client, venue=venue, clock=clock, keys=keys, config=FAST)
     service.subscribe("BTCUSDT", received.append)
     async with running(service), feed_publishing(redis, keys, "BTCUSDT", "200"):
