@@ -80,7 +80,8 @@ def database_url() -> str:
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "PMS_LOG_FORMAT": "plain",
-           "PMS_LOG_LEVEL": "WARNING", "PMS_ALLOWED_HOSTS": "127.0.0.1"}
+           "PMS_LOG_LEVEL": "WARNING", "PMS_ALLOWED_HOSTS": "127.0.0.1",
+           "PMS_WEB_DB_POOL": os.environ.get("PMS_WEB_DB_POOL", "16")}  # as the Procfile's web process
     process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
         [sys.executable, "-m", "uvicorn", "pms_site.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

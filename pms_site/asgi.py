@@ -14,8 +14,9 @@ from django.conf import settings
 # request instead costs a connection set-up each time. A pool (psycopg_pool) hands a request an open
 # connection and takes it back at the end. The engine and workers keep their persistent connections.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
-settings.DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-    "min_size": 2, "max_size": int(os.environ.get("PMS_WEB_DB_POOL", "16")), "timeout": 10}
+if os.environ.get("PMS_WEB_DB_POOL"):  # the web server's environment (Procfile) sets it; importers (tests) do not
+    settings.DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2, "max_size": int(os.environ["PMS_WEB_DB_POOL"]), "timeout": 10}
 django_application = get_asgi_application()  # before anything imports models
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -61,22 +61,25 @@ def algo_start(*, user: Any, kind: str, data: dict[str, Any], actor: str) -> Alg
 
 
 def twap_basket_start(*, user: Any, data: dict[str, Any], actor: str) -> list[AlgoRun]:
-    """algos.services starts one symbol per TWAP, so a basket is one TWAP per leg, each carrying the basket's
-    label; all legs start or none (one transaction: a refused leg rolls back the ones before it)."""
+    """One basket run (algos kind `basket`): every leg on one schedule with one combined progress, started or
+    refused as a whole; a refusal names the leg it is about."""
     sub_account = subaccount_get_visible(user=user, sub_account_id=int(data["sub_account"]))
-    common = {"lots": data["lots"], "interval_s": data["interval_s"], "basket": data["label"]}
-    runs = []
-    with transaction.atomic():
-        for number, leg in enumerate(data["legs"], start=1):
-            params = {key: value for key, value in plain({**leg, **common}).items() if value is not None}
-            try:
-                runs.append(algo_services.algo_start(kind="twap", sub_account_id=sub_account.pk, params=params,
-                                                     actor=actor))
-            except NotFound as exc:
-                raise AppError(f"leg {number} ({leg['symbol']}): {exc.user_message}", code=exc.code) from None
-            except AppError as exc:
-                raise AppError(f"leg {number} ({leg['symbol']}): {exc.user_message}", code=exc.code) from None
-    return runs
+    legs = [{key: value for key, value in plain(leg).items() if value is not None} for leg in data["legs"]]
+    params = {"lots": data["lots"], "interval_s": data["interval_s"], "basket": data["label"], "legs": legs}
+    try:
+        return [algo_services.algo_start(kind="basket", sub_account_id=sub_account.pk, params=params, actor=actor)]
+    except AppError as exc:
+        raise AppError(_leg_named(exc.user_message, legs), code=exc.code) from None
+
+
+def _leg_named(message: str, legs: list[dict[str, Any]]) -> str:
+    for number, leg in enumerate(legs, start=1):
+        symbol = str(leg.get("symbol", "")).upper()
+        if message.startswith(f"{symbol}: "):
+            return f"leg {number} ({symbol}): {message.removeprefix(f'{symbol}: ')}"
+        if f"'{symbol}'" in message:
+            return f"leg {number} ({symbol}): {message}"
+    return message
 
 
 def algo_run_visible(*, user: Any, algo_run_id: int) -> AlgoRun:

@@ -205,7 +205,8 @@ class TwapBasketStartApi(APIView):
 
     @extend_schema(request=s.TwapBasketIn, responses={202: s.AlgoRunOut(many=True), **ERRORS},
                    operation_id="algos_twap_basket_start",
-                   description="Start one TWAP per leg over the same schedule, grouped by `label` (all or none).")
+                   description="Start a TWAP basket: every leg on one schedule with one combined progress, "
+                               "labelled `label`; started or refused as a whole.")
     def post(self, request: Request) -> Response:
         data = _valid(s.TwapBasketIn, request)
         runs = actions.twap_basket_start(user=request.user, data=data,

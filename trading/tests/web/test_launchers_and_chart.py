@@ -44,15 +44,16 @@ def test_a_bad_scalper_says_what_to_change_and_starts_nothing(desk, ann, changes
     assert not AlgoRun.objects.exists() and not EngineCommand.objects.exists()
 
 
-def test_a_basket_starts_one_twap_per_leg_under_its_label(desk, ann):
+def test_a_basket_starts_one_run_with_every_leg_under_its_label(desk, ann):
     html = ann.post(f"/accounts/{desk['alpha'].pk}/algos/twap_basket/", {
         "label": "rebalance-1", "lots": "5", "interval_s": "30",
         "leg1_symbol": "BTCUSDT", "leg1_side": "buy", "leg1_quantity": "0.01",
         "leg2_symbol": "ETHUSDT", "leg2_side": "sell", "leg2_quantity": "0.5"}).content.decode()
-    runs = list(AlgoRun.objects.order_by("pk"))
-    assert [(r.kind, r.parameters["symbol"], r.parameters["basket"]) for r in runs] == [
-        ("twap", "BTCUSDT", "rebalance-1"), ("twap", "ETHUSDT", "rebalance-1")]
-    assert "basket rebalance-1" in html and EngineCommand.objects.count() == 2
+    (run,) = AlgoRun.objects.all()  # one basket: both legs on one schedule, one combined progress
+    assert (run.kind, run.parameters["basket"]) == ("basket", "rebalance-1")
+    assert [(leg["symbol"], leg["side"], leg["quantity"]) for leg in run.parameters["legs"]] == [
+        ("BTCUSDT", "buy", "0.01"), ("ETHUSDT", "sell", "0.5")]
+    assert "basket rebalance-1" in html and EngineCommand.objects.count() == 1
 
 
 def test_a_basket_with_one_bad_leg_starts_no_leg_and_names_the_leg(desk, ann):
@@ -78,7 +79,8 @@ def test_the_api_starts_a_scalper_and_a_basket_and_refuses_bad_ones_with_nothing
         "sub_account": desk["alpha"].pk, "label": "hedge", "lots": 4, "interval_s": 10,
         "legs": [{"symbol": "BTCUSDT", "side": "buy", "quantity": "0.01"},
                  {"symbol": "ETHUSDT", "side": "buy", "quantity": "0.1"}]}, format="json")
-    assert basket.status_code == 202 and [r["parameters"]["basket"] for r in basket.json()] == ["hedge", "hedge"]
+    assert basket.status_code == 202 and [(r["kind"], r["parameters"]["basket"]) for r in basket.json()] == [
+        ("basket", "hedge")]
     before = AlgoRun.objects.count()
 
     bad_spread = client.post("/api/v1/algos/scalper/", {**SCALPER, "sub_account": desk["alpha"].pk,
