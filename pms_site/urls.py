@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("risk.api")),
     path("api/v1/", include("trading.api.urls")),
     path("", include("risk.web")),
+    path("", include("algos.web")),
     path("", include("trading.web.urls")),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
