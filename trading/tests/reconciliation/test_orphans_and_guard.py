@@ -58,7 +58,9 @@ def test_a_sweep_already_running_for_the_account_makes_a_second_one_skip(desk, e
         log = sweep(ORPHANS)
         assert (log.outcome, log.compared) == ("skipped", {"skipped": "locked"})
         assert not Fill.objects.filter(is_synthetic=True).exists()
-    finally:
+    finally:  # unlock before closing: the server ends a closed session (and frees its locks) a moment later
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s), hashtext(%s))", [LOCK_NAMESPACE, exchange.name])
         other.close()
     assert sweep(ORPHANS).outcome == "acted"
 
