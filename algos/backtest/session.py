@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator
@@ -36,12 +35,8 @@ class BacktestError(ValueError):
     """A request the user must change (unknown algo, missing data, bad parameter); nothing ran."""
 
 
-def scalper_available() -> bool:
-    return importlib.util.find_spec("algos.runners.scalper") is not None
-
-
 def algo_kinds() -> list[str]:
-    return [name for name in ("chase", "scalper", "twap", "trail") if name != "scalper" or scalper_available()]
+    return ["chase", "scalper", "twap", "trail"]
 
 
 @dataclass(frozen=True)
@@ -82,9 +77,6 @@ def request_check(request: BacktestRequest) -> None:
     """What can be checked before any data is read."""
     if request.algo not in ALGO_KINDS:
         raise BacktestError(f"unknown algo {request.algo!r}; choose one of {', '.join(algo_kinds())}")
-    if request.kind == "scalper" and not scalper_available():
-        raise BacktestError("the scalper runner (algos/runners/scalper.py) is not in this build yet; "
-                            f"choose one of {', '.join(algo_kinds())}")
     symbols = [spec.symbol for spec in DEFAULT_SYMBOLS]
     if request.symbol not in symbols:
         raise BacktestError(f"unknown symbol {request.symbol!r}: the in-process exchange lists {', '.join(symbols)}")

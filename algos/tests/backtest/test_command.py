@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from algos.backtest.session import scalper_available
-
 D = Decimal
 REPO = Path(__file__).resolve().parents[3]
 
@@ -84,7 +82,6 @@ def test_a_trail_stop_closes_the_position_it_was_given_and_books_its_pnl(tmp_pat
     check_charts(tmp_path / "out", 1 + len(closes))
 
 
-@pytest.mark.skipif(not scalper_available(), reason="algos/runners/scalper.py is not in this build yet")
 def test_a_scalper_on_synthetic_data_trades_both_sides(tmp_path: Path) -> None:
     report = backtest(tmp_path, "--algo", "scalper", "--data", "synthetic", "--seed", "2", "--quantity", "0.040",
                       "--duration", "600", "--keep-going")
@@ -131,12 +128,6 @@ def test_bad_input_is_refused_with_what_to_change_and_writes_nothing(tmp_path: P
     with pytest.raises(CommandError, match=message.replace(".", r"\.").replace("(", r"\(")):
         call_command("backtest", *args, "--out", str(tmp_path / "out"), "--no-progress")
     assert not (tmp_path / "out").exists()
-
-
-@pytest.mark.skipif(scalper_available(), reason="the scalper runner exists: the refusal no longer applies")
-def test_the_scalper_is_refused_clearly_while_its_runner_is_missing(tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match=r"scalper runner .* is not in this build yet"):
-        call_command("backtest", "--algo", "scalper", "--data", "synthetic", "--out", str(tmp_path / "out"))
 
 
 def test_the_backtest_runs_without_django_settings_database_or_redis(tmp_path: Path) -> None:
