@@ -91,6 +91,10 @@ def test_a_gap_recovery_after_a_stream_reconnect_makes_the_next_sweep_skip(syste
         wait_until(lambda: all(client.exists(key) for key in keys), timeout_s=20,
                    what="the gap recovery to mark the sweeps' debounce:\n" + system.engine_log())
         assert 0 < client.pttl(keys[0]) <= 30_000  # the engine's window (PMS_RECON_DEBOUNCE_S, 30 s by default)
+        # the engine ran the same position and order syncs the beat runs, at once, before marking their debounce
+        ran = set(ReconciliationLog.objects.values_list("kind", flat=True))
+        assert {KIND.POSITION_SYNC, KIND.ORDER_SYNC} <= ran, system.engine_log()
+        assert "position_sync after the stream gap: matched" in system.engine_log()
         skipped = sweep(system, KIND.POSITION_SYNC, ReconConfig(debounce_ms=30_000))
         assert (skipped.outcome, skipped.compared) == ("skipped", {"skipped": "debounced"})
         client.delete(*keys)

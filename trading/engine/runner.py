@@ -19,7 +19,7 @@ from trading.engine.journal import Journal
 from trading.engine.order_manager import OrderManager
 from trading.engine.routing import FillRouter
 from trading.models import Fill
-from trading.reconciliation.guard import recovery_debounce_mark
+from trading.reconciliation.gap import gap_recovered
 from trading.reconciliation.refresh import ReconciledRefresh
 from trading.venues.base import UserEvent, Venue
 
@@ -86,7 +86,7 @@ class Engine:
         assert self.router is not None  # noqa: S101 - recover() ran
         if not self.ready.is_set():  # a restart after the command listener failed (database restart) runs only it
             await self.router.recover(since_ms=self.router.last_event_ms)
-            self.router.on_recovered = recovery_debounce_mark  # from now on a recovery closes a stream gap
+            self.router.on_recovered = gap_recovered  # from now on a recovery closes a stream gap: sweeps follow
             self.manager.resume()
             for on_ready in self.on_ready:  # e.g. resuming algos: after recovery, before new commands
                 await on_ready()
