@@ -121,3 +121,18 @@ def test_pause_and_resume_follow_the_run_state_and_are_audited(instruments, make
         "algo_start", "algo_pause", "algo_resume"]
     with pytest.raises(NotFound):
         algo_resume(algo_run_id=987654, actor="ops")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("verb", ["stop", "pause", "resume"])
+def test_the_algo_commands_say_what_is_wrong_and_queue_nothing(instruments, make_sub_account, verb):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="algo run 987654 does not exist"):
+        call_command(f"{verb}_algo", "--id", "987654")
+    sub = make_sub_account()
+    run = algo_start(kind="chase", sub_account_id=sub.pk, params=CHASE, actor="ops", reference_price=D("60000"))
+    if verb != "stop":  # a pending run can be stopped, not paused or resumed
+        with pytest.raises(CommandError, match="is pending; only a"):
+            call_command(f"{verb}_algo", "--id", str(run.pk))
+        assert EngineCommand.objects.filter(kind=f"{verb}_algo").count() == 0
