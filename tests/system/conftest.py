@@ -31,6 +31,20 @@ def desk(transactional_db: None) -> dict[str, SubAccount]:
 
 
 @pytest.fixture
+def fed_system(desk: dict[str, SubAccount], tmp_path: Path) -> Iterator[System]:
+    """simexchange and the feed worker, with a first quote; the test starts the engine as it needs it."""
+    running = System(tmp_path)
+    try:
+        running.start_simexchange()
+        running.start_feed()
+        running.quote("BTCUSDT", "60000.0", "60000.1")
+        running.quote("ETHUSDT", "3000.00", "3000.01")
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
 def system(desk: dict[str, SubAccount], tmp_path: Path) -> Iterator[System]:
     running = System(tmp_path)
     try:

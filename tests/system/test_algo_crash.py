@@ -8,9 +8,7 @@ duplicate, the TWAP total exact, positions equal to the exchange's.
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -22,19 +20,6 @@ from .harness import System, wait_until
 D = Decimal
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 LIVE = ("pending_submit", "new", "partially_filled", "cancel_pending", "unknown")
-
-
-@pytest.fixture
-def algo_system(desk: dict[str, SubAccount], tmp_path: Path) -> Iterator[System]:
-    running = System(tmp_path)
-    try:
-        running.start_simexchange()
-        running.start_feed()
-        running.quote("BTCUSDT", "60000.0", "60000.1")
-        running.quote("ETHUSDT", "3000.00", "3000.01")
-        yield running
-    finally:
-        running.stop()
 
 
 def start(system: System, kind: str, sub: SubAccount, **params: str) -> AlgoRun:
@@ -80,8 +65,8 @@ def position(sub: SubAccount) -> Decimal:
     return row.quantity if row else D(0)
 
 
-def test_a_chase_killed_after_its_cancel_was_acknowledged_resumes_with_one_new_order(algo_system, desk):
-    system, alpha = algo_system, desk["alpha"]
+def test_a_chase_killed_after_its_cancel_was_acknowledged_resumes_with_one_new_order(fed_system, desk):
+    system, alpha = fed_system, desk["alpha"]
     engine = system.start_engine(PMS_CRASH_AT="replace.cancel_acked")
     run = start(system, "chase", alpha, side="buy", quantity="0.010", reprice_throttle_ms="100")
     quote_until(system, "60000.0", "60000.1", lambda: len(open_on_exchange(system)) == 1, "the first order")
@@ -101,8 +86,8 @@ def test_a_chase_killed_after_its_cancel_was_acknowledged_resumes_with_one_new_o
     assert open_on_exchange(system) == []
 
 
-def test_a_chase_killed_after_its_replacement_was_sent_resumes_without_an_orphan(algo_system, desk):
-    system, alpha = algo_system, desk["alpha"]
+def test_a_chase_killed_after_its_replacement_was_sent_resumes_without_an_orphan(fed_system, desk):
+    system, alpha = fed_system, desk["alpha"]
     engine = system.start_engine()
     run = start(system, "chase", alpha, side="buy", quantity="0.010", reprice_throttle_ms="100")
     quote_until(system, "60000.0", "60000.1", lambda: len(open_on_exchange(system)) == 1, "the first order")
@@ -123,8 +108,8 @@ def test_a_chase_killed_after_its_replacement_was_sent_resumes_without_an_orphan
     assert open_on_exchange(system) == []
 
 
-def test_a_twap_killed_between_its_checkpoint_and_a_lot_completes_exactly_its_total(algo_system, desk):
-    system, alpha = algo_system, desk["alpha"]
+def test_a_twap_killed_between_its_checkpoint_and_a_lot_completes_exactly_its_total(fed_system, desk):
+    system, alpha = fed_system, desk["alpha"]
     engine = system.start_engine(PMS_CRASH_AT="twap.checkpointed:3")  # dies before sending the third lot
     run = start(system, "twap", alpha, side="buy", quantity="0.050", lots="5", interval_s="1")
     quote_until(system, "60000.0", "60000.1", lambda: engine.poll() is not None, "the crash point")

@@ -9,9 +9,7 @@ stopped (halted by a breaker or failed by its isolation), and the TWAP completes
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,19 +35,6 @@ CHAOS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {  # sub-account:
 }
 
 
-@pytest.fixture
-def chaos_system(desk: dict[str, SubAccount], tmp_path: Path) -> Iterator[System]:
-    running = System(tmp_path)
-    try:
-        running.start_simexchange()
-        running.start_feed()
-        running.quote("BTCUSDT", "60000.0", "60000.1")
-        running.quote("ETHUSDT", "3000.00", "3000.01")
-        yield running
-    finally:
-        running.stop()
-
-
 def status(run: AlgoRun) -> str:
     run.refresh_from_db()
     return str(run.status)
@@ -72,8 +57,8 @@ def filled_notional(orders: list[dict[str, Any]], symbol: str) -> Decimal:
 
 
 def test_misbehaving_strategies_are_stopped_by_limits_and_breakers_while_a_twap_trades_normally(
-        chaos_system: System, desk: dict[str, SubAccount]) -> None:
-    system = chaos_system
+        fed_system: System, desk: dict[str, SubAccount]) -> None:
+    system = fed_system
     subs: dict[str, SubAccount] = {}
     for name, (_, _, limits) in CHAOS.items():
         subs[name] = SubAccount.objects.create(name=name)
