@@ -270,3 +270,16 @@ def _pings(client: Any) -> bool:
         return bool(client.ping())
     except Exception:
         return False
+
+
+def virtual_net(symbol: str = "BTCUSDT") -> Decimal:
+    """Σ of every sub-account's virtual position in `symbol` (to compare with the exchange's)."""
+    from trading.models import VirtualPosition
+
+    return sum((row.quantity for row in VirtualPosition.objects.filter(symbol=symbol)), Decimal(0))
+
+
+def sim_account_id(system: System) -> int:
+    """The simulated exchange's id of the test account."""
+    state = system.control("/_sim/state")
+    return int(next(a["account_id"] for a in state["accounts"] if a["api_key"] == API_KEY))

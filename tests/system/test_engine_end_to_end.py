@@ -9,7 +9,7 @@ import pytest
 from core.errors import AppError, NotFound
 from trading.models import EngineCommand, Fill, Order, VirtualPosition
 
-from .harness import System, wait_until
+from .harness import System, virtual_net, wait_until
 
 D = Decimal
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -18,10 +18,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def position(name: str, symbol: str = "BTCUSDT") -> Decimal:
     row = VirtualPosition.objects.filter(sub_account__name=name, symbol=symbol).first()
     return row.quantity if row else D(0)
-
-
-def virtual_net(symbol: str = "BTCUSDT") -> Decimal:
-    return sum((row.quantity for row in VirtualPosition.objects.filter(symbol=symbol)), D(0))
 
 
 def test_two_sub_accounts_trading_one_symbol_both_ways_book_right_and_sum_to_the_exchange(system: System):

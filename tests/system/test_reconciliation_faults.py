@@ -12,31 +12,12 @@ from pathlib import Path
 import pytest
 import redis
 
-from trading.models import Fill, Order, ReconciliationLog, SubAccount, VirtualPosition
-from trading.services import subaccount_deposit
+from trading.models import Fill, Order, ReconciliationLog
 
-from .harness import System, celery_log, start_celery, start_redis, wait_until
+from .harness import System, celery_log, sim_account_id, start_celery, start_redis, virtual_net, wait_until
 
 D = Decimal
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def desk(desk: dict[str, SubAccount]) -> dict[str, SubAccount]:
-    """The house holds the account's unallocated collateral. Unfunded, any external trade booked to it looks
-    infinitely leveraged to the risk engine (which now hears of a sweep's fills) and is deleveraged at once."""
-    house = SubAccount.objects.get(is_house=True)
-    subaccount_deposit(sub_account_id=house.pk, amount=D("1000000"), actor="system-test")
-    return desk
-
-
-def virtual_net(symbol: str = "BTCUSDT") -> Decimal:
-    return sum((row.quantity for row in VirtualPosition.objects.filter(symbol=symbol)), D(0))
-
-
-def sim_account_id(system: System) -> int:
-    state = system.control("/_sim/state")
-    return next(a["account_id"] for a in state["accounts"] if a["api_key"] == "system-test-key")
 
 
 def manual_trade(system: System, side: str, quantity: str, client_order_id: str) -> None:

@@ -9,32 +9,13 @@ from decimal import Decimal
 import pytest
 import redis
 
-from trading.models import Fill, Order, ReconciliationLog, SubAccount, VirtualPosition
-from trading.services import subaccount_deposit
+from trading.models import Fill, Order, ReconciliationLog
 
-from .harness import GroupListener, System, celery_log, start_celery, wait_until
+from .harness import GroupListener, System, celery_log, sim_account_id, start_celery, virtual_net, wait_until
 
 D = Decimal
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 KIND = ReconciliationLog.Kind
-
-
-@pytest.fixture
-def desk(desk: dict[str, SubAccount]) -> dict[str, SubAccount]:
-    """The house holds the account's unallocated collateral. Unfunded, any external trade booked to it looks
-    infinitely leveraged to the risk engine (which now hears of a sweep's fills) and is deleveraged at once."""
-    house = SubAccount.objects.get(is_house=True)
-    subaccount_deposit(sub_account_id=house.pk, amount=D("1000000"), actor="system-test")
-    return desk
-
-
-def virtual_net(symbol: str = "BTCUSDT") -> Decimal:
-    return sum((row.quantity for row in VirtualPosition.objects.filter(symbol=symbol)), D(0))
-
-
-def sim_account_id(system: System) -> int:
-    state = system.control("/_sim/state")
-    return next(a["account_id"] for a in state["accounts"] if a["api_key"] == "system-test-key")
 
 
 def open_orders(system: System) -> list[dict]:
