@@ -40,16 +40,18 @@ class CallbackGuard:
         self._recent: deque[int] = deque()  # one timestamp per signal within the last minute
 
     def call(self, name: str, callback: Callable[..., Any], *args: Any, now_ms: int) -> list[Signal]:
-        started = self.timer()
+        timer = self.timer
+        started = timer()
         try:
             produced = callback(*args)
             signals = list(produced) if produced else []
         except Exception as exc:
             raise StrategyFault(f"{name} raised {type(exc).__name__}: {exc}") from exc
-        elapsed_ms = (self.timer() - started) * 1000
+        elapsed_ms = (timer() - started) * 1000
         if elapsed_ms > self.limits.budget_ms:
             raise StrategyFault(f"{name} took {elapsed_ms:.0f} ms, over its budget of {self.limits.budget_ms:g} ms")
-        self._check(name, signals, now_ms)
+        if signals:  # no signal cannot break a limit (the minute's window only shrinks)
+            self._check(name, signals, now_ms)
         return signals
 
     def _check(self, name: str, signals: Sequence[object], now_ms: int) -> None:

@@ -34,6 +34,8 @@ class StrategyMetrics:
     max_drawdown: Decimal = ZERO  # quote asset, from the peak balance
     positions: dict[str, Position] = field(default_factory=dict)
     trade_pnl: dict[str, Decimal] = field(default_factory=dict)  # open trade's realized so far, per symbol
+    # entry_prices() between fills: every callback's context reads it, only a fill changes it
+    _entries: dict[str, Decimal] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.peak_balance = max(self.peak_balance, self.starting_equity)
@@ -50,6 +52,7 @@ class StrategyMetrics:
         position = self.positions.get(fill.symbol) or Position(fill.symbol)
         position, change = apply_fill(position, fill)
         self.positions[fill.symbol] = position
+        self._entries = None
         net = change.realized_pnl - change.fee
         self.pnl += net
         self.fees += change.fee
@@ -69,8 +72,18 @@ class StrategyMetrics:
         return change.kind
 
     def unrealized(self, marks: dict[str, Decimal]) -> Decimal:
-        return sum((p.unrealized_pnl(marks[s]) for s, p in self.positions.items() if p.quantity and s in marks),
-                   ZERO)
+        total = ZERO
+        for symbol, position in self.positions.items():
+            if position.quantity and symbol in marks:
+                total += position.unrealized_pnl(marks[symbol])
+        return total
+
+    def entry_prices(self) -> dict[str, Decimal]:
+        """Average entry per symbol held so far (a new dict after each fill: a context handed out keeps its own)."""
+        entries = self._entries
+        if entries is None:
+            entries = self._entries = {symbol: p.average_entry for symbol, p in self.positions.items()}
+        return entries
 
     def as_dict(self) -> dict[str, Any]:
         return {"cycles": self.cycles, "signals": self.signals, "orders": self.orders, "refused": self.refused,

@@ -226,43 +226,49 @@ class StrategyRunner:
         if self._busy:
             return
         self._busy = True
+        queue, ticks = self._queue, self._latest_ticks
         try:
-            while self.live and (self._queue or self._latest_ticks):
-                if self._queue:
-                    name, argument = self._queue.popleft()
+            while (queue or ticks) and self.outcome is None and not self.paused:
+                if queue:
+                    name, argument = queue.popleft()
                 else:
-                    symbol = next(iter(self._latest_ticks))
-                    name, argument = "on_tick", self._latest_ticks.pop(symbol)
+                    symbol = next(iter(ticks))
+                    name, argument = "on_tick", ticks.pop(symbol)
                 await self._dispatch(name, argument)
         finally:
             self._busy = False
-        self._progress()
+        if self.publish is not discard_events:
+            self._progress()
 
     async def _dispatch(self, name: str, argument: Any) -> None:
-        self.metrics.cycles += 1
+        metrics = self.metrics
+        metrics.cycles += 1
+        now = self.clock.now_ms()
         try:
-            signals = self.guard.call(name, getattr(self.strategy, name), self._context(), argument,
-                                      now_ms=self.clock.now_ms())
+            signals = self.guard.call(name, getattr(self.strategy, name), self._context(now), argument, now_ms=now)
         except StrategyFault as fault:
             self.fail(fault.reason)
             return
-        self.metrics.signals += len(signals)
-        await self._execute(signals)
-        if name != "on_risk_breach" and self._refusals:
+        if signals:
+            metrics.signals += len(signals)
+            await self._execute(signals)
+        if self._refusals and name != "on_risk_breach":
             # Refusals reach the strategy after the callback that caused them; refusals of what it does about
             # them wait for the next ordinary callback, so no strategy can loop on its own refusals in one event.
             self._queue.extendleft(("on_risk_breach", breach) for breach in reversed(self._refusals))
             self._refusals = []
 
-    def _context(self) -> StrategyContext:
-        positions = {symbol: self.manager.positions.of(self.sub_account_id, symbol) for symbol in self.symbols}
-        entries = {symbol: position.average_entry for symbol, position in self.metrics.positions.items()}
-        working = sum(1 for live in self.manager.live.values() if live.order.algo_run_id == self.algo_run_id
-                      and live.order.sub_account_id == self.sub_account_id)
-        return StrategyContext(now_ms=self.clock.now_ms(),
-                               equity=self.metrics.balance + self.metrics.unrealized(self.mids),
-                               positions=positions, entry_prices=entries, instruments=self.instruments,
-                               working_orders=working)
+    def _context(self, now_ms: int) -> StrategyContext:
+        manager, sub_account_id, metrics = self.manager, self.sub_account_id, self.metrics
+        of = manager.positions.of
+        positions = {symbol: of(sub_account_id, symbol) for symbol in self.symbols}
+        working = 0
+        if manager.live:
+            algo_run_id = self.algo_run_id
+            working = sum(1 for live in manager.live.values() if live.order.algo_run_id == algo_run_id
+                          and live.order.sub_account_id == sub_account_id)
+        return StrategyContext(now_ms, metrics.balance + metrics.unrealized(self.mids), positions,
+                               metrics.entry_prices(), self.instruments, working)
 
     # -- signals to orders -------------------------------------------------------------------------
     async def _execute(self, signals: Sequence[Signal]) -> None:
