@@ -36,21 +36,29 @@ def votes_combine(votes: Sequence[Vote], weights: Mapping[str, float]) -> Timefr
     """Direction of the weighted sum of direction x confidence. Its confidence is the winners' weighted mean
     confidence x their share of the voting weight (dissent lowers it) x support: 0.5 + 0.5 x min(1, winners'
     weight / (60 % of every sub-strategy's weight)), so one lone voter counts for less than three agreeing."""
-    score = voting = 0.0
-    total = sum(weights.get(vote.name, 1.0) for vote in votes)
+    # One pass for the score, one for the winners; every sum adds in the votes' order, as sum() over them would.
+    get = weights.get
+    score = voting = total = 0.0
     for vote in votes:
+        weight = get(vote.name, 1.0)
+        total += weight
         if vote.direction:
-            weight = weights.get(vote.name, 1.0)
             score += weight * vote.direction * vote.confidence
             voting += weight
     if score == 0.0 or voting == 0.0:
         return NONE
     direction = 1 if score > 0 else -1
-    winners = [vote for vote in votes if vote.direction == direction]
-    winning = sum(weights.get(vote.name, 1.0) for vote in winners)
-    mean = sum(weights.get(vote.name, 1.0) * vote.confidence for vote in winners) / winning
+    winning = weighted = 0.0
+    voters: list[str] = []
+    for vote in votes:
+        if vote.direction == direction:
+            weight = get(vote.name, 1.0)
+            winning += weight
+            weighted += weight * vote.confidence
+            voters.append(vote.name)
+    mean = weighted / winning
     support = 0.5 + 0.5 * min(1.0, winning / (SUPPORT_FULL * total))
-    return TimeframeSignal(direction, mean * winning / voting * support, tuple(vote.name for vote in winners))
+    return TimeframeSignal(direction, mean * winning / voting * support, tuple(voters))
 
 
 @dataclass(frozen=True, slots=True)
