@@ -65,7 +65,8 @@ def seed() -> Any:
 
 def start_web(port: int, prefix: str, database_url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": settings.REDIS_URL, "PMS_REDIS_PREFIX": prefix,
-           "PMS_LOG_FORMAT": "plain", "PMS_ALLOWED_HOSTS": "127.0.0.1"}
+           "PMS_LOG_FORMAT": "plain", "PMS_ALLOWED_HOSTS": "127.0.0.1",
+           "PMS_WEB_DB_POOL": "16"}  # as the Procfile's web process
     process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
         [sys.executable, "-m", "uvicorn", "pms_site.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--no-access-log"], cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)

@@ -348,7 +348,7 @@ class RiskConsumer(LivePageConsumer):
     def panels_for(self, event: str) -> tuple[str, ...]:
         return RISK_EVENTS.get(event, ())
 
-    def render_panel(self, name: str, version: int, snapshot: bool) -> str:
+    def render_panel(self, name: str, version: int | str, snapshot: bool) -> str:
         if name == "status":
             context = panels.status_context()
             template = "trading/base_panels.html#status"

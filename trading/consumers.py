@@ -24,9 +24,12 @@ from core.errors import NotFound
 from trading.events import account_group
 from trading.selectors import subaccount_get_visible, subaccount_list_visible
 from trading.web import panels
+from trading.web.shared_render import SHARED, VERSION_MARK, stamp
 
 logger = logging.getLogger(__name__)
 MIN_INTERVAL_S = 0.1  # at most 10 updates per second per panel
+TICK_S = 0.5
+RETRY_S = 1.0
 CLOSE_UNAUTHENTICATED, CLOSE_NOT_FOUND = 4401, 4404
 
 
@@ -42,6 +45,7 @@ class LivePageConsumer(AsyncWebsocketConsumer):
             return
         kwargs = self.scope["url_route"]["kwargs"]
         self.sub_account_id: int | None = kwargs.get("sub_account_id")
+        self.symbol: str | None = None
         try:
             groups = await database_sync_to_async(self._groups)()
         except NotFound:
@@ -52,8 +56,10 @@ class LivePageConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         self.panel_names = self.panel_names or panels.PAGE_PANELS[self.page]
         self.versions: dict[str, int] = dict.fromkeys(self.panel_names, 0)
-        self.dirty: set[str] = set()
+        self.dirty: dict[str, float] = {}  # panel -> a render must have started after this moment to show it
         self.last_sent: dict[str, float] = {}
+        self.inflight: set[str] = set()  # panels being rendered for this socket
+        self.batches: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
         await self.accept()
         await self.send_snapshot()
@@ -70,9 +76,10 @@ class LivePageConsumer(AsyncWebsocketConsumer):
         return ["engine"]
 
     async def disconnect(self, code: int) -> None:
-        for task in getattr(self, "tasks", []):
+        tasks = [*getattr(self, "tasks", []), *getattr(self, "batches", ())]
+        for task in tasks:
             task.cancel()
-        for task in getattr(self, "tasks", []):
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for group in getattr(self, "joined", []):
@@ -88,59 +95,115 @@ class LivePageConsumer(AsyncWebsocketConsumer):
             await self.send_snapshot()
 
     async def pms_event(self, message: dict[str, Any]) -> None:
-        """A `{type, data, ts}` event from the engine (trading.events): mark the panels it changes."""
-        self.mark(self.panels_for(str(message.get("event", ""))))
+        """A `{type, event, data, ts, id}` event from the engine (trading.events): mark the panels it changes."""
+        self.mark(self.panels_for(str(message.get("event", ""))), SHARED.event_seen(message.get("id")))
 
     def panels_for(self, event: str) -> tuple[str, ...]:
         return panels.panels_for_event(self.page, event)
 
-    def render_panel(self, name: str, version: int, snapshot: bool) -> str:
+    def render_panel(self, name: str, version: int | str, snapshot: bool) -> str:
         """Runs in a worker thread (database access)."""
         return panels.panel_html(page=self.page, panel=name, user=self.user, sub_account_id=self.sub_account_id,
-                                 version=version, snapshot=snapshot)
+                                 version=version, snapshot=snapshot, symbol=self.symbol)
 
-    def mark(self, names: tuple[str, ...] | list[str]) -> None:
+    def mark(self, names: tuple[str, ...] | list[str], fresh_after: float) -> None:
+        for name in names:
+            self.dirty[name] = max(self.dirty.get(name, fresh_after), fresh_after)
         if names:
-            self.dirty.update(names)
             self.wake.set()
 
     async def send_snapshot(self) -> None:
-        html = [await self._render(name, snapshot=True) for name in self.panel_names]
-        await self.send(text_data="\n".join(html))
+        now = SHARED.now()
+        html = await asyncio.gather(*(self._render(name, fresh_after=now, snapshot=True) for name in self.panel_names))
+        await self.send(text_data="\n".join(self._stamped(self.panel_names, html)))
 
-    async def _render(self, name: str, *, snapshot: bool = False) -> str:
-        self.versions[name] += 1
-        self.last_sent[name] = time.monotonic()
-        return await database_sync_to_async(self.render_panel)(name, self.versions[name], snapshot)
+    def _stamped(self, names: tuple[str, ...] | list[str], html: list[str]) -> list[str]:
+        """Each socket numbers its own panels: the page asks for a snapshot when it sees a gap."""
+        stamped = []
+        now = time.monotonic()
+        for name, fragment in zip(names, html, strict=True):
+            self.versions[name] += 1
+            self.last_sent[name] = now
+            stamped.append(stamp(fragment, self.versions[name]))
+        return stamped
+
+    async def _render(self, name: str, *, fresh_after: float, snapshot: bool = False) -> str:
+        if name not in panels.VIEWER_INDEPENDENT.get(self.page, ()):
+            key: tuple[Any, ...] = (self.page, name, self.sub_account_id, self.symbol, snapshot, self.user.pk)
+        else:
+            key = (self.page, name, self.sub_account_id, self.symbol, snapshot)
+        return await SHARED.render(key, fresh_after, lambda: self.render_panel(name, VERSION_MARK, snapshot))
 
     async def _flusher(self) -> None:
+        """Starts a render of each dirty panel as soon as its interval allows and sends each the moment it is
+        ready: a panel held back by its interval, or a slow one, never delays another. A panel is never rendered
+        twice at once for one socket, so its versions reach the page in order."""
+        timeout: float | None = None
         while True:
-            await self.wake.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout)
             self.wake.clear()
             now = time.monotonic()
-            due = [name for name in self.dirty if now - self.last_sent.get(name, 0) >= MIN_INTERVAL_S]
-            for name in due:
-                self.dirty.discard(name)
-                await self.send(text_data=await self._render(name))
-            if self.dirty:  # some panels were sent too recently: come back when the earliest may go
-                wait = min(MIN_INTERVAL_S - (now - self.last_sent.get(n, 0)) for n in self.dirty)
-                await asyncio.sleep(max(wait, 0.01))
-                self.wake.set()
+            due = [name for name in self.panel_names if name in self.dirty and name not in self.inflight
+                   and now - self.last_sent.get(name, 0) >= MIN_INTERVAL_S]
+            if due:
+                self.inflight.update(due)
+                batch = asyncio.create_task(self._render_and_send(due))
+                self.batches.add(batch)
+                batch.add_done_callback(self.batches.discard)
+            waiting = [name for name in self.dirty if name not in self.inflight]
+            timeout = None
+            if waiting:  # sent too recently: come back when the earliest may go
+                now = time.monotonic()
+                timeout = max(min(MIN_INTERVAL_S - (now - self.last_sent.get(n, 0)) for n in waiting), 0.005)
+
+    async def _render_and_send(self, due: list[str]) -> None:
+        pending = {asyncio.ensure_future(self._render(name, fresh_after=self.dirty.pop(name))): name for name in due}
+        failed: list[str] = []
+        try:
+            while pending:
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                ready: list[tuple[str, str]] = []
+                for task in done:
+                    name = pending.pop(task)
+                    if task.exception() is not None:  # a database hiccup: keep the socket, try again shortly
+                        logger.warning("live panel %s not rendered", name, exc_info=task.exception())
+                        failed.append(name)
+                    else:
+                        ready.append((name, task.result()))
+                if ready:
+                    names = [name for name, _ in ready]
+                    await self.send(text_data="\n".join(self._stamped(names, [html for _, html in ready])))
+                    self.inflight.difference_update(names)
+                    self.wake.set()  # a panel marked while it was rendering goes again
+        finally:  # the socket closed: the shared renders go on for the others
+            for task in pending:
+                task.cancel()
+        if failed:
+            await asyncio.sleep(RETRY_S)
+            self.inflight.difference_update(failed)
+            self.mark(failed, SHARED.now())
 
     async def _ticker(self) -> None:
         started = time.monotonic()
         last_tick: dict[str, float] = {}
         while True:
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(TICK_S)
             now = time.monotonic()
             full = now - started >= panels.FULL_REFRESH_S
             if full:
                 started = now
+                try:  # grants may have been withdrawn since the socket opened
+                    await database_sync_to_async(self._groups)()
+                except NotFound:
+                    await self.close(code=CLOSE_NOT_FOUND)
+                    return
             names = [name for name in self.panel_names
                      if full or now - last_tick.get(name, 0) >= self.tick_panels.get(name, float("inf"))]
             for name in names:
                 last_tick[name] = now
-            self.mark(names)
+            # a timer refresh may reuse a render another socket started within the last tick
+            self.mark(names, SHARED.now() - TICK_S)
 
 
 class DeskConsumer(LivePageConsumer):
@@ -166,7 +229,3 @@ class MarketConsumer(LivePageConsumer):
             self.sub_account_id = subaccount_get_visible(user=self.user, sub_account_id=int(raw)).pk
             return [account_group(self.sub_account_id), "engine"]
         return ["engine"]
-
-    def render_panel(self, name: str, version: int, snapshot: bool) -> str:
-        return panels.panel_html(page=self.page, panel=name, user=self.user, sub_account_id=self.sub_account_id,
-                                 version=version, snapshot=snapshot, symbol=self.symbol)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +19,22 @@ from core.clock import SYSTEM_CLOCK, Clock
 logger = logging.getLogger(__name__)
 
 Publisher = Callable[[str, str, dict[str, Any]], None]
+_EVENT_IDS = itertools.count(1)
+_PROCESS = os.urandom(6).hex()
+
+
+def _new_process_token() -> None:  # forked workers (Celery) must not repeat their parent's ids
+    global _PROCESS
+    _PROCESS = os.urandom(6).hex()
+
+
+os.register_at_fork(after_in_child=_new_process_token)
+
+
+def event_id_new() -> str:
+    """Unique across processes: every socket of a web process that receives one event knows it is the same one
+    (trading.web.shared_render renders once for all of them)."""
+    return f"{_PROCESS}:{next(_EVENT_IDS)}"
 
 
 def plain(value: Any) -> Any:
@@ -37,7 +55,8 @@ def event_publish(group: str, event_type: str, data: dict[str, Any], *, clock: C
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "pms.event", "event": event_type, "data": plain(data), "ts": clock.now_ms()}
+    message = {"type": "pms.event", "event": event_type, "data": plain(data), "ts": clock.now_ms(),
+               "id": event_id_new()}
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception:  # Redis down: pages resync on reconnect
@@ -62,7 +81,8 @@ class EventOutbox:
         self.dropped = 0
 
     def publish(self, group: str, event_type: str, data: dict[str, Any]) -> None:
-        message = {"type": "pms.event", "event": event_type, "data": plain(data), "ts": self._clock.now_ms()}
+        message = {"type": "pms.event", "event": event_type, "data": plain(data), "ts": self._clock.now_ms(),
+                   "id": event_id_new()}
         self._loop.call_soon_threadsafe(self._put, group, message)
 
     def _put(self, group: str, message: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 
 from core.errors import NotFound
 from core.money import ZERO
+from core.redis_clients import redis_client
 from trading.domain.orders import OrderStatus
 from trading.domain.positions import Position
 from trading.models import AlgoRun, Fill, LedgerEntry, Order, SubAccount, VirtualPosition
@@ -55,7 +56,7 @@ def cached_reference_price(*, symbol: str, redis_url: str | None = None) -> Deci
     from trading.marketdata.redis_bus import Keys
 
     try:
-        client = redis.Redis.from_url(redis_url or settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+        client = redis_client(redis_url or settings.REDIS_URL)
         fields = client.hgetall(Keys().price(symbol))
     except (redis.RedisError, OSError):
         return None
@@ -99,7 +100,7 @@ def market_l1_many(*, symbols: Iterable[str], redis_url: str | None = None) -> d
         return {}
     keys = Keys()
     try:
-        client = redis.Redis.from_url(redis_url or settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+        client = redis_client(redis_url or settings.REDIS_URL)
         pipe = client.pipeline(transaction=False)
         for symbol in wanted:
             pipe.hgetall(keys.price(symbol))
@@ -253,7 +254,7 @@ def engine_status_read(*, redis_url: str | None = None, now_ms: int) -> dict[str
     from trading.services.health import HEARTBEAT_KEY
 
     try:
-        client = redis.Redis.from_url(redis_url or settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+        client = redis_client(redis_url or settings.REDIS_URL)
         raw = client.get(HEARTBEAT_KEY)
     except (redis.RedisError, OSError):
         return {"status": "unknown", "reason": "Redis is unreachable", "heartbeat_age_ms": None}

@@ -31,9 +31,15 @@ from trading.web.riskview import leverage, with_risk
 
 PAGE_PANELS: dict[str, tuple[str, ...]] = {
     "desk": ("status", "desk-table"),
-    "account": ("status", "summary", "positions", "orders", "algos", "fills", "ledger", "equity"),
+    # in the order a change refreshes them (renders start in this order): what an operator watches first
+    "account": ("fills", "positions", "orders", "summary", "algos", "ledger", "equity", "status"),
     "market": ("status", "quotes", "chart"),
 }
+# Panels whose HTML is the same for every viewer allowed to see them (grants are checked on connect and on each
+# full refresh): the live sockets render them once per change and share the HTML (trading.web.shared_render).
+VIEWER_INDEPENDENT: dict[str, frozenset[str]] = {
+    "account": frozenset(PAGE_PANELS["account"]), "desk": frozenset({"status"}),
+    "market": frozenset({"status", "quotes"}), "risk": frozenset({"status"})}
 ACCOUNT_EVENTS: dict[str, tuple[str, ...]] = {
     "fill": ("summary", "positions", "orders", "algos", "fills", "ledger", "equity", "desk-table", "chart"),
     "position_updated": ("summary", "positions", "desk-table"),
@@ -186,7 +192,7 @@ def equity_svg(curve: list[tuple[Any, Decimal]], width: int = 600, height: int =
     return {"points": points, "low": low, "high": high, "width": width, "height": height}
 
 
-def panel_html(*, page: str, panel: str, user: Any, sub_account_id: int | None, version: int,
+def panel_html(*, page: str, panel: str, user: Any, sub_account_id: int | None, version: int | str,
                snapshot: bool, symbol: str | None = None) -> str:
     """One panel as an out-of-band fragment, carrying its version for the page's gap check."""
     if panel == "status":

@@ -74,3 +74,37 @@ async def test_an_anonymous_socket_or_a_foreign_origin_is_refused(desk):
 
     assert not connected and code == 4401
     assert not foreign_connected
+
+
+async def test_two_sockets_on_one_sub_account_share_each_render_and_number_their_own_versions(desk, monkeypatch):
+    from trading.web import panels
+
+    rendered: list[str] = []
+    original = panels.panel_html
+
+    def counting(**kwargs):
+        rendered.append(kwargs["panel"])
+        return original(**kwargs)
+
+    monkeypatch.setattr(panels, "panel_html", counting)
+    first, _, _ = await connect(desk["ann"], f"/ws/account/{desk['alpha'].pk}/")
+    second, _, _ = await connect(desk["ann"], f"/ws/account/{desk['alpha'].pk}/")
+    try:
+        await first.receive_from(timeout=5)
+        await second.receive_from(timeout=5)
+        rendered.clear()
+
+        await get_channel_layer().group_send(f"account.{desk['alpha'].pk}", {
+            "type": "pms.event", "event": "order_updated", "data": {}, "ts": 0, "id": "test:1"})
+        updates = []
+        for communicator in (first, second):
+            update = ""
+            while "panel-orders" not in update:
+                update = await communicator.receive_from(timeout=5)
+            updates.append(update)
+
+        assert [versions(update)["orders"] for update in updates] == [2, 2]
+        assert rendered.count("orders") == 1  # once for both sockets
+    finally:
+        await first.disconnect()
+        await second.disconnect()
