@@ -171,6 +171,7 @@ class StrategyBacktest:
         self.status = "ran"
         self.wanted = frozenset(strategy.timeframes())
         self._band_of: Callable[[str], tuple[Decimal, Decimal] | None] | None = getattr(strategy, "quiet_band", None)
+        self._tick_sizes = {symbol: rules.tick_size for symbol, rules in world.instruments.items()}
         self.stopped = False
         self.bars = self.bars_delivered = self.ticks_delivered = 0
         self._told = 0  # breakers the runner has heard of
@@ -267,23 +268,25 @@ class StrategyBacktest:
 
     # -- the loop -----------------------------------------------------------------------------------
     async def run(self, progress: Callable[[int, int], None] | None = None) -> None:
-        clock, base = self.world.clock, self.base_ms
+        clock, base, runner, wanted = self.world.clock, self.base_ms, self.runner, self.wanted
         total = len(self.timeline)
         last_sample = -1
         for index, bar in enumerate(self.timeline):
             if self.stopped:
                 break
-            if bar.close_time_ms + 1 - bar.open_time_ms == base:
+            close_ms = bar.close_time_ms
+            if close_ms + 1 - bar.open_time_ms == base:
                 await self._base_bar(bar)
             else:
-                clock.advance_to(bar.close_time_ms)
-            if bar.timeframe in self.wanted and not self.stopped:
+                clock.advance_to(close_ms)
+            if bar.timeframe in wanted and not self.stopped:
                 self.bars_delivered += 1
-                await self.runner.on_bar(bar)
-                await self._after()
-            if bar.close_time_ms != last_sample:
-                last_sample = bar.close_time_ms
-                self._sample(bar.close_time_ms)
+                await runner.on_bar(bar)
+                if not self._settled():
+                    await self._after()
+            if close_ms != last_sample:
+                last_sample = close_ms
+                self._sample(close_ms)
             if progress is not None and index % 2000 == 0:
                 progress(index, total)
         await self._finish()
@@ -296,25 +299,27 @@ class StrategyBacktest:
         self.bars += 1
         if self._halts and bar.open_time_ms >= self._halts[0]:
             await self._manual_halt(self._halts.pop(0))
-        held = bool(book.positions.get(symbol))
-        quiet = held and self._quiet(bar)
-        if held and not quiet:
+        if not book.positions.get(symbol):
+            self.world.clock.advance_to(bar.close_time_ms)
+            book.last[symbol] = bar.close
+            return
+        quiet = self._quiet(bar)
+        if not quiet:
             await self._walk(bar)
         self.world.clock.advance_to(bar.close_time_ms)
         book.last[symbol] = bar.close
-        if held:
-            self.risk.on_quote(symbol, mark=bar.close)
-            if not quiet:
-                await self._tick(symbol, bar.close)
+        self.risk.on_quote(symbol, mark=bar.close)
+        if not quiet:
+            await self._tick(symbol, bar.close)
 
     def _quiet(self, bar: Bar) -> bool:
         """The strategy says no tick inside this bar's range would do anything: skip walking it."""
         band_of = self._band_of
         band = band_of(bar.symbol) if band_of is not None else None
-        return band is not None and band[0] < bar.low and bar.high + self._tick_size(bar.symbol) < band[1]
+        return band is not None and band[0] < bar.low and bar.high + self._tick_sizes[bar.symbol] < band[1]
 
     def _tick_size(self, symbol: str) -> Decimal:
-        return self.world.instruments[symbol].tick_size
+        return self._tick_sizes[symbol]
 
     async def _walk(self, bar: Bar) -> None:
         """The bar's path before its close, as ticks: open, then low and high in the order the candle implies."""
@@ -330,8 +335,16 @@ class StrategyBacktest:
     async def _tick(self, symbol: str, price: Decimal) -> None:
         """A quote a tick wide above `price`: the runner's on_tick sees its mid."""
         self.ticks_delivered += 1
-        await self.runner.on_quote(price, price + self._tick_size(symbol), symbol=symbol)
-        await self._after()
+        await self.runner.on_quote(price, price + self._tick_sizes[symbol], symbol=symbol)
+        if not self._settled():
+            await self._after()
+
+    def _settled(self) -> bool:
+        """Nothing for _after to do: no order or refusal since it last ran, no new breaker, the runner running."""
+        runner = self.runner
+        metrics = runner.metrics
+        return (metrics.orders + metrics.refused == self._sent and self._told == len(self.breakers)
+                and (runner.outcome is None or self.stopped))
 
     async def _after(self) -> None:
         """After each event: the risk engine settles what was sent; its breakers reach the runner as they would live
@@ -355,9 +368,18 @@ class StrategyBacktest:
             self.status, self.stopped = runner.outcome, True
 
     def _sample(self, now_ms: int) -> None:
+        """Equity and gross exposure after a bar: _Book.equity() and gross(), in one pass over the positions."""
+        book = self.book
+        equity, gross, held = book.cash, ZERO, False
+        for symbol, quantity in book.positions.items():
+            if quantity:
+                last = book.last[symbol]
+                equity += quantity * (last - book.entries[symbol])
+                gross += abs(quantity) * last
+                held = True
         self._equity_times.append(now_ms)
-        self._equity.append(float(self.book.equity()))
-        self._exposure.append(self.book.gross() if any(self.book.positions.values()) else 0.0)
+        self._equity.append(float(equity))
+        self._exposure.append(float(gross) if held else 0.0)
 
     def _quote(self, symbol: str, price: Decimal, now: int) -> None:
         """The touch an order meets: a one-tick market at the decision price (the kline pather's convention)."""

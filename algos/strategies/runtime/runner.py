@@ -104,7 +104,9 @@ class StrategyRunner:
         self.mids[symbol] = mid
         if self.paused:
             return
-        self._queue.extend(("on_bar", bar) for bar in self.bars.on_price(symbol, mid, now))
+        closed = self.bars.on_price(symbol, mid, now)
+        if closed:
+            self._queue.extend(("on_bar", bar) for bar in closed)
         self._latest_ticks[symbol] = Tick(symbol, bid, ask, now)
         await self._drain()
 
