@@ -32,17 +32,23 @@ NONE = TimeframeSignal(0, 0.0)
 SUPPORT_FULL = 0.6  # winners holding 60 % of all the weight (3 of 5 equal sub-strategies) get full support
 
 
-def votes_combine(votes: Sequence[Vote], weights: Mapping[str, float]) -> TimeframeSignal:
+def votes_combine(votes: Sequence[Vote], weights: Mapping[str, float], total: float | None = None) -> TimeframeSignal:
     """Direction of the weighted sum of direction x confidence. Its confidence is the winners' weighted mean
     confidence x their share of the voting weight (dissent lowers it) x support: 0.5 + 0.5 x min(1, winners'
-    weight / (60 % of every sub-strategy's weight)), so one lone voter counts for less than three agreeing."""
-    # One pass for the score, one for the winners; every sum adds in the votes' order, as sum() over them would.
+    weight / (60 % of every sub-strategy's weight)), so one lone voter counts for less than three agreeing.
+
+    `total`: every sub-strategy's weight added up in the votes' order, when the caller has it (backtests keep
+    one per regime); `votes` may then leave out the sub-strategies that did not vote."""
+    # Every sum adds in the votes' order, as sum() over them would: the same floats whichever way it is called.
     get = weights.get
-    score = voting = total = 0.0
+    if total is None:
+        total = 0.0
+        for vote in votes:
+            total += get(vote.name, 1.0)
+    score = voting = 0.0
     for vote in votes:
-        weight = get(vote.name, 1.0)
-        total += weight
         if vote.direction:
+            weight = get(vote.name, 1.0)
             score += weight * vote.direction * vote.confidence
             voting += weight
     if score == 0.0 or voting == 0.0:

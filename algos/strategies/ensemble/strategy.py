@@ -49,7 +49,7 @@ LOG_LIMIT = 500
 class _Precomputed:
     series: IndicatorSeries
     index: dict[int, int]  # bar open time -> position in the series
-    votes: SeriesVotes  # the sub-strategies' votes and the regime at every bar
+    votes: SeriesVotes  # the sub-strategies' votes (those with a direction) and the regime at every bar
 
 
 SnapshotOf = Callable[[], IndicatorSnapshot]  # a bar's indicators, built only when a decision needs them
@@ -107,7 +107,8 @@ class EnsembleStrategy(BaseStrategy):
         self._buffers: dict[tuple[str, str], BarBuffer] = {}
         self._previous: dict[tuple[str, str], IndicatorSnapshot] = {}
         self._primary: dict[str, tuple[TimeframeSignal, SnapshotOf]] = {}
-        self._weights_by_regime: dict[Regime, dict[str, float]] = {}  # cleared whenever the weights learn
+        # each regime's weights and their sum (in NAMES order, the votes' order); cleared whenever the weights learn
+        self._weights_by_regime: dict[Regime, tuple[dict[str, float], float]] = {}
         self._secondary: dict[str, TimeframeSignal] = {}
         self._trades: dict[str, _Trade] = {}
         self.closed: list[TradeRecord] = []
@@ -128,11 +129,15 @@ class EnsembleStrategy(BaseStrategy):
         self._pre[(symbol, timeframe)] = _Precomputed(series, {b.open_time_ms: i for i, b in enumerate(bars)},
                                                       series_votes(series))
 
-    def _weights_for(self, regime: Regime) -> dict[str, float]:
-        weights = self._weights_by_regime.get(regime)
-        if weights is None:
-            weights = self._weights_by_regime[regime] = self.weights.for_regime(regime)
-        return weights
+    def _weights_for(self, regime: Regime) -> tuple[dict[str, float], float]:
+        found = self._weights_by_regime.get(regime)
+        if found is None:
+            weights = self.weights.for_regime(regime)
+            total = 0.0
+            for weight in weights.values():
+                total += weight
+            found = self._weights_by_regime[regime] = (weights, total)
+        return found
 
     def _signal(self, bar: Bar) -> tuple[TimeframeSignal, SnapshotOf] | None:
         """This bar's weighted vote and its indicators; None while warming up."""
@@ -143,13 +148,17 @@ class EnsembleStrategy(BaseStrategy):
                 if index <= pre.series.first_ready:
                     return None
                 votes = pre.votes.votes[index]
-                signal = NONE if votes is None else votes_combine(votes, self._weights_for(pre.votes.regimes[index]))
+                if votes is None:
+                    signal = NONE
+                else:  # only the sub-strategies that voted: the sum of every weight comes with the weights
+                    weights, total = self._weights_for(pre.votes.regimes[index])
+                    signal = votes_combine(votes, weights, total)
                 series = pre.series
                 return signal, lambda: series.at(index)
         now, before = self._snapshots(bar)
         if now is None or before is None:
             return None
-        return votes_combine(votes_at(now, before, checked=True), self._weights_for(regime_of(now))), lambda: now
+        return votes_combine(votes_at(now, before, checked=True), self._weights_for(regime_of(now))[0]), lambda: now
 
     def _snapshots(self, bar: Bar) -> tuple[IndicatorSnapshot | None, IndicatorSnapshot | None]:
         """(this bar's indicators, the previous bar's) from the bars so far (live); None while warming up."""

@@ -19,7 +19,9 @@ REGIME_CODES = (Regime.CHOPPY, Regime.VOLATILE, Regime.TRENDING_UP, Regime.TREND
 @dataclass(frozen=True)
 class SeriesVotes:
     regimes: list[Regime]
-    votes: list[tuple[Vote, ...] | None]  # None: no sub-strategy votes at this bar (the combination is NONE)
+    # Per bar, the votes of the sub-strategies that took a side, in NAMES order (one that did not would add
+    # nothing but its weight, which votes_combine is given as a total); None: nobody voted (the combination is NONE).
+    votes: list[tuple[Vote, ...] | None]
 
 
 def _previous(values: np.ndarray) -> np.ndarray:
@@ -49,7 +51,8 @@ def _directions(up: np.ndarray, down: np.ndarray) -> np.ndarray:
 
 
 def votes_compute(series: IndicatorSeries) -> list[tuple[Vote, ...] | None]:
-    """votes_at(now=bar i, before=bar i-1) for every bar, as the sub-strategies in substrategies.py decide."""
+    """votes_at(now=bar i, before=bar i-1) for every bar, as the sub-strategies in substrategies.py decide, without
+    the votes of no direction."""
     c = {name: np.asarray(series.columns[name], dtype=np.float64) for name in (
         "close", "ema_fast", "ema_slow", "sma", "adx", "rsi", "bb_lower", "bb_upper", "macd_hist", "atr", "vwap")}
     close, adx, rsi, hist, atr, vwap = c["close"], c["adx"], c["rsi"], c["macd_hist"], c["atr"], c["vwap"]
@@ -83,7 +86,8 @@ def votes_compute(series: IndicatorSeries) -> list[tuple[Vote, ...] | None]:
     assert set(order) == set(NAMES)  # noqa: S101 - the rules above are the five sub-strategies
     any_vote = np.any(directions != 0, axis=0).tolist()
     direction_rows, confidence_rows = directions.T.tolist(), confidences.T.tolist()
-    return [tuple(Vote(name, direction, confidence) for name, direction, confidence in zip(order, d, f, strict=True))
+    return [tuple(Vote(name, direction, confidence) for name, direction, confidence in zip(order, d, f, strict=True)
+                  if direction)
             if voted else None
             for voted, d, f in zip(any_vote, direction_rows, confidence_rows, strict=True)]
 

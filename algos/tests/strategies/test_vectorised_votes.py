@@ -35,7 +35,7 @@ def assert_same_as_the_rules(series: IndicatorSeries) -> int:
     for index in range(series.first_ready + 1, len(series)):
         now, before = series.at(index), series.at(index - 1)
         votes = votes_at(now, before, checked=True)
-        expected = None if not any(vote.direction for vote in votes) else tuple(votes)
+        expected = tuple(vote for vote in votes if vote.direction) or None
         assert found.votes[index] == expected, index
         assert found.regimes[index] == regime_of(now), index
         checked += 1
