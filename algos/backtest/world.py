@@ -6,6 +6,7 @@ process, the journal is memory, the clock is virtual, and quotes come from a rep
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from algos.backtest.ticks import ReplayTicks
 from algos.engine import AlgoEngine, RunRecord
 from algos.governor import RepriceGovernor
 from core.clock import VirtualClock
+from simexchange.core.config import EngineConfig
 from simexchange.core.engine import MatchingEngine
 from trading.domain.instruments import InstrumentRules
 from trading.domain.records import SubAccountInfo
@@ -29,6 +31,8 @@ SUB_ACCOUNTS = [SubAccountInfo(SUB_ACCOUNT_ID, "backtest", "backtest", "active")
                 SubAccountInfo(HOUSE_ID, "house000", "house", "active", is_house=True)]
 DEPOSIT = Decimal("100000000")  # margin is not what a backtest of an execution algo measures
 REPRICE_RATE_PER_S, REPRICE_BURST = 10.0, 20  # live's defaults (PMS_REPRICE_RATE_PER_S / _BURST)
+HISTORY_KEPT = 10_000  # keep_history=False: terminal orders, fills and finished runs kept (the manager's window)
+TERMINAL_RUN_STATUSES = frozenset({"completed", "cancelled", "failed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,7 @@ class BacktestWorld:
     trace: list[object]  # SentOrder and AlgoEvent, in the order they happened
     runs: dict[int, RunRecord] = field(default_factory=dict)
     run_status: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    runs_finished: Counter[str] = field(default_factory=Counter)  # keep_history=False: finished runs, by status
     record_kinds: tuple[str, ...] = ("chase_", "scalper_", "twap_", "trail_stop_")
 
     def publish(self, group: str, kind: str, data: dict[str, Any]) -> None:
@@ -131,15 +136,21 @@ class BacktestWorld:
 
 
 async def world_create(*, start_ms: int, pre_trade: PreTradeCheck | None = None,
-                       record_events: bool = True) -> BacktestWorld:
-    """Build the composition of trading/tests/engine/harness.py plus the AlgoEngine on replayed ticks."""
+                       record_events: bool = True, keep_history: bool = True) -> BacktestWorld:
+    """Build the composition of trading/tests/engine/harness.py plus the AlgoEngine on replayed ticks.
+
+    keep_history=False (benchmarks of millions of orders): the exchange, the journal and the run table keep
+    what is working and only the latest HISTORY_KEPT of what ended, so memory does not grow with the run; a
+    report needs the full history (the default).
+    """
     clock = VirtualClock(start_ms)
-    exchange = MatchingEngine(clock=clock.now_ms)
+    kept = None if keep_history else HISTORY_KEPT
+    exchange = MatchingEngine(EngineConfig(history_kept=kept), clock=clock.now_ms)
     account_id = exchange.create_account(api_key="backtest", secret="backtest", deposit=DEPOSIT)  # noqa: S106
     trace: list[object] = []
     venue = RecordingVenue(exchange, account_id, trace, record=record_events)
     rules = await venue.instruments()
-    journal = MemoryJournal(SUB_ACCOUNTS, rules)
+    journal = MemoryJournal(SUB_ACCOUNTS, rules, history_kept=kept)
     ticks = ReplayTicks()
     holder: dict[str, BacktestWorld] = {}
 
@@ -157,17 +168,23 @@ async def world_create(*, start_ms: int, pre_trade: PreTradeCheck | None = None,
     instruments = {rule.symbol: rule for rule in rules}
     runs: dict[int, RunRecord] = {}
     statuses: dict[int, tuple[str, dict[str, Any]]] = {}
+    runs_finished: Counter[str] = Counter()
 
     async def load_run(algo_run_id: int) -> RunRecord | None:
         return runs.get(algo_run_id)
 
     async def save_run(algo_run_id: int, status: str, result: dict[str, Any]) -> None:
-        statuses[algo_run_id] = (status, result)
+        if keep_history or status not in TERMINAL_RUN_STATUSES:
+            statuses[algo_run_id] = (status, result)
+            return
+        statuses.pop(algo_run_id, None)
+        runs.pop(algo_run_id, None)
+        runs_finished[status] += 1
 
     engine = AlgoEngine(manager=manager, ticks=ticks, instruments=instruments, load_run=load_run,
                         save_run=save_run, clock=clock, publish=publish, inline_quotes=True,
                         reprice_governor=RepriceGovernor(rate_per_s=REPRICE_RATE_PER_S, burst=REPRICE_BURST))
     world = BacktestWorld(clock, exchange, account_id, venue, journal, manager, router, ticks, engine, instruments,
-                          trace, runs=runs, run_status=statuses)
+                          trace, runs=runs, run_status=statuses, runs_finished=runs_finished)
     holder["world"] = world
     return world

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -92,6 +93,7 @@ class Account:
         "account_id",
         "alias",
         "api_key",
+        "closed_order_ids",
         "deposits",
         "fees",
         "funding",
@@ -106,7 +108,8 @@ class Account:
         "wallet",
     )
 
-    def __init__(self, *, account_id: int, api_key: str, secret: str, alias: str) -> None:
+    def __init__(self, *, account_id: int, api_key: str, secret: str, alias: str,
+                 history_kept: int | None = None) -> None:
         self.account_id = account_id
         self.api_key = api_key
         self.secret = secret
@@ -121,8 +124,18 @@ class Account:
         self.leverage: dict[str, int] = {}
         self.open_orders: dict[int, Order] = {}
         self.orders: dict[int, Order] = {}
-        self.trades: list[UserTrade] = []
+        self.trades: deque[UserTrade] = deque(maxlen=history_kept)  # unbounded when None
+        self.closed_order_ids: deque[int] | None = None if history_kept is None else deque()
         self.update_time_ms = 0
+
+    def forget_closed(self, order: Order, kept: int) -> None:
+        """A closed order joins the bounded history; the oldest closed order beyond `kept` is forgotten."""
+        closed = self.closed_order_ids
+        if closed is None:
+            return
+        closed.append(order.order_id)
+        if len(closed) > kept:
+            self.orders.pop(closed.popleft(), None)
 
     def position(self, symbol: str) -> Position:
         """The symbol's position, created flat on first use."""

@@ -37,6 +37,9 @@ class EngineConfig:
     max_batch_orders: int = 5
     max_batch_cancels: int = 10
     max_queued_events: int = 100_000
+    # Closed orders and trades each account keeps for queries (allOrders, userTrades, query by id); None keeps
+    # all, as a live venue's history does. A backtest of millions of orders keeps only the recent ones.
+    history_kept: int | None = None
 
     def spec(self, symbol: str) -> SymbolSpec | None:
         """The configured symbol, or None."""

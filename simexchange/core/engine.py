@@ -125,7 +125,8 @@ class MatchingEngine:
         if api_key in self._by_api_key:
             raise ValueError(f"API key already in use: {api_key}")
         account_id = len(self._ledger.accounts) + 1
-        account = Account(account_id=account_id, api_key=api_key, secret=secret, alias=alias or f"sim{account_id}")
+        account = Account(account_id=account_id, api_key=api_key, secret=secret, alias=alias or f"sim{account_id}",
+                          history_kept=self.config.history_kept)
         self._ledger.accounts[account_id] = account
         self._by_api_key[api_key] = account
         if deposit:

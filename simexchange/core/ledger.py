@@ -36,6 +36,7 @@ class Ledger:
         self._next_order_id = config.first_order_id
         self._next_trade_id = config.first_trade_id
         self._next_seq = 0
+        self._history_kept = config.history_kept
 
     # ids ---------------------------------------------------------------------------------------
     def order_id(self) -> int:
@@ -101,11 +102,14 @@ class Ledger:
 
     def close(self, order: Order, status: str, execution_type: str, now: int) -> None:
         """End an open order (CANCELED/EXPIRED): off the book, out of the open set, event published."""
+        account = self.accounts[order.account_id]
         self.books[order.symbol].remove(order)
-        self.accounts[order.account_id].open_orders.pop(order.order_id, None)
+        account.open_orders.pop(order.order_id, None)
         order.status = status
         order.update_time_ms = now
         self.order_update(order, execution_type, now)
+        if self._history_kept is not None:
+            account.forget_closed(order, self._history_kept)
 
     def reduce_only_cap(self, order: Order) -> Decimal:
         """How much of `order` may still fill: all of it, or for reduce-only, what closes the position."""
@@ -134,6 +138,8 @@ class Ledger:
         if order.status == FILLED:
             self.books[order.symbol].remove(order)
             account.open_orders.pop(order.order_id, None)
+            if self._history_kept is not None:
+                account.forget_closed(order, self._history_kept)
         trade_id = self.trade_id()
         account.trades.append(
             UserTrade(

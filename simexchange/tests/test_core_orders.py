@@ -344,3 +344,18 @@ def test_symbols_are_configurable() -> None:
 def test_a_symbol_without_a_bracket_table_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="BTCUSDT"):
         Venue(EngineConfig(brackets={}))
+
+
+def test_with_a_history_bound_only_the_latest_closed_orders_and_trades_stay_queryable() -> None:
+    venue = Venue(EngineConfig(history_kept=2), deposit="1000000")
+    cancelled = [venue.limit("BUY", "0.010", "49000.0") for _ in range(3)]
+    for order in cancelled:
+        venue.engine.cancel_order(venue.account, {"symbol": "BTCUSDT", "orderId": order.order_id})
+    resting = venue.limit("BUY", "0.010", "48000.0")
+    for _ in range(3):
+        venue.market("BUY", "0.010")
+    with pytest.raises(ExchangeError):
+        venue.order(cancelled[2].order_id)  # pushed out by the three market orders that filled since
+    assert venue.order(resting.order_id).status == "NEW"  # an open order is never forgotten
+    assert len(venue.engine.user_trades(venue.account, {"symbol": "BTCUSDT"})) == 2
+    assert len(venue.engine.all_orders(venue.account, {"symbol": "BTCUSDT"})) == 3  # two closed, one open

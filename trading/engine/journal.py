@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.errors import AppError, NotFound
 from trading.domain.instruments import InstrumentRules
@@ -50,13 +51,20 @@ class Journal(Protocol):
 class MemoryJournal:
     """The backtest journal: the same rules as PostgreSQL, kept in dictionaries."""
 
-    def __init__(self, sub_accounts: list[SubAccountInfo], instruments: list[InstrumentRules]) -> None:
+    def __init__(self, sub_accounts: list[SubAccountInfo], instruments: list[InstrumentRules], *,
+                 history_kept: int | None = None) -> None:
         self._subs = {sub.sub_account_id: sub for sub in sub_accounts}
         self._rules = {rules.symbol: rules for rules in instruments}
         self.orders: dict[str, JournaledOrder] = {}
         self.fills: dict[str, FillReport] = {}
         self.positions_by_key: dict[tuple[int, str], Position] = {}
         self._fill_ids = itertools.count(1)
+        # None keeps every order and fill (reports read them). A benchmark of millions of orders keeps the
+        # live orders and only the latest `history_kept` terminal orders and fills, so memory stays flat; a
+        # duplicate fill is still caught within that window, as the FillRouter's recent keys do live.
+        self.history_kept = history_kept
+        self._terminal: deque[str] = deque()
+        self._fill_keys: deque[str] = deque()
 
     async def sub_accounts(self) -> list[SubAccountInfo]:
         return list(self._subs.values())
@@ -98,7 +106,14 @@ class MemoryJournal:
             order.price, order.time_in_force, order.reduce_only, order.origin, order.algo_run_id, new_state.status,
             new_state.filled_quantity, new_state.average_price, order.exchange_order_id or exchange_order_id)
         self.orders[client_order_id] = order
+        if self.history_kept is not None and new_state.status.is_terminal and not state.status.is_terminal:
+            self._forget_oldest(self._terminal, client_order_id, self.orders)
         return order
+
+    def _forget_oldest(self, kept: deque[str], key: str, table: dict[str, Any]) -> None:
+        kept.append(key)
+        if len(kept) > (self.history_kept or 0):
+            table.pop(kept.popleft(), None)
 
     async def order_update_many(self, updates: list[tuple[str, OrderUpdate, str | None]]) -> list[JournaledOrder]:
         changed: dict[str, JournaledOrder] = {}
@@ -119,6 +134,8 @@ class MemoryJournal:
         position, change = apply_fill(position, Fill(report.trade_key, report.symbol, report.side, report.price,
                                                      report.quantity, fee, report.is_maker))
         self.fills[report.trade_key] = report
+        if self.history_kept is not None:
+            self._forget_oldest(self._fill_keys, report.trade_key, self.fills)
         self.positions_by_key[key] = position
         return FillBooked(next(self._fill_ids), report.sub_account_id, position, change)
 
