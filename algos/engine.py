@@ -89,7 +89,8 @@ class AlgoEngine:
         self.inline_quotes = inline_quotes
         self._inline: dict[str, list[tuple[int, QuoteRunner]]] = {}
         self.reprice_governor = reprice_governor  # the desk's reprice budget, shared by every chase
-        self._timers: list[tuple[int, int, Callable[[], Awaitable[None]]]] = []  # inline mode: a heap on the clock
+        # Inline mode: a heap on the clock; the replay reads its head to skip run_timers_until when nothing is due.
+        self.timers: list[tuple[int, int, Callable[[], Awaitable[None]]]] = []
         self._timer_seq = 0
         self._unsubscribe: dict[int, Callable[[], None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -246,7 +247,7 @@ class AlgoEngine:
     def call_at(self, at_ms: int, callback: Callable[[], Awaitable[None]]) -> None:
         if self.inline_quotes:  # backtest: the replay runs due timers on the virtual clock before each event
             self._timer_seq += 1
-            heapq.heappush(self._timers, (at_ms, self._timer_seq, callback))
+            heapq.heappush(self.timers, (at_ms, self._timer_seq, callback))
             return
         loop = asyncio.get_running_loop()
         delay_s = max(0, at_ms - self.clock.now_ms()) / 1000
@@ -260,8 +261,8 @@ class AlgoEngine:
     async def run_timers_until(self, now_ms: int, advance: Callable[[int], None]) -> None:
         """Inline mode: every timer due by `now_ms`, in time order, each at its own time (`advance` moves the
         virtual clock there)."""
-        while self._timers and self._timers[0][0] <= now_ms:
-            at_ms, _, callback = heapq.heappop(self._timers)
+        while self.timers and self.timers[0][0] <= now_ms:
+            at_ms, _, callback = heapq.heappop(self.timers)
             advance(at_ms)
             await callback()
 
@@ -271,15 +272,18 @@ class AlgoEngine:
         return lambda: self._inline[symbol].remove(entry)
 
     async def deliver(self, symbol: str, bid: Decimal, ask: Decimal) -> None:
-        """Inline mode: this quote to every runner of the symbol, in start order, each awaited."""
+        """Inline mode: this quote to every runner of the symbol, in start order, each awaited (as _quote)."""
         subscribed = self._inline.get(symbol)
         if subscribed:
             for algo_run_id, runner in tuple(subscribed):
-                await self._quote(algo_run_id, runner, bid, ask)
+                await runner.on_quote(bid, ask)
+                if self.state_store is not None:
+                    await self._persist(algo_run_id, runner)
 
     async def _quote(self, algo_run_id: int, runner: QuoteRunner, bid: Decimal, ask: Decimal) -> None:
         await runner.on_quote(bid, ask)
-        await self._persist(algo_run_id, runner)
+        if self.state_store is not None:  # _persist saves nothing without one: no coroutine per quote
+            await self._persist(algo_run_id, runner)
 
     def _subscribe_strategy(self, algo_run_id: int, runner: StrategyRunner) -> Callable[[], None]:
         """Quotes of every symbol the strategy trades; a failed strategy is reaped at once, not on the timer."""

@@ -109,17 +109,20 @@ class Scenario:
 
     def __init__(self) -> None:
         self.world: BacktestWorld | None = None
+        self.replay: Replay | None = None
         self.next_run_id = 1
         self.fills = 0
 
-    async def setup(self, world: BacktestWorld) -> None:
-        self.world = world
+    async def setup(self, world: BacktestWorld, replay: Replay) -> None:
+        self.world, self.replay = world, replay
         world.router.fill_listeners.append(self.count_fill)
 
-    async def before_quote(self, quote: BookTicker) -> None:
-        return None
+    def unhook(self) -> None:
+        """The algo is started: the replay need not call the scenario on every quote any more."""
+        assert self.replay is not None
+        self.replay.before_quote = None
 
-    async def after_quote(self, quote: BookTicker) -> None:
+    async def before_quote(self, quote: BookTicker) -> None:
         return None
 
     async def start(self, kind: str, params: dict[str, Any]) -> int:
@@ -157,6 +160,7 @@ class Null(Scenario):
         await self.world.pump()
         # Armed only at 1,000,000: it watches every quote and never acts.
         await self.start("trail_stop", {"trail_pct": "1", "activation_price": "1000000"})
+        self.unhook()
 
 
 class Reprice(Scenario):
@@ -167,6 +171,7 @@ class Reprice(Scenario):
             await self.start("chase", {"side": "buy", "quantity": "0.010", "offset_ticks": 5,
                                        "stalk_mode": "maintain", "reprice_throttle_ms": 100,
                                        "max_distance_pct": "50"})
+            self.unhook()
 
 
 class ChaseToFill(Scenario):
@@ -213,8 +218,8 @@ class Twap(Scenario):
 
 async def run_scenario(scenario: Scenario, quotes: QuoteStream, count: int) -> dict[str, Any]:
     world = await world_create(start_ms=START_MS, pre_trade=AllowAll(), record_events=False, keep_history=False)
-    await scenario.setup(world)
-    replay = Replay(world, symbols=[SYMBOL], before_quote=scenario.before_quote, after_quote=scenario.after_quote)
+    replay = Replay(world, symbols=[SYMBOL], before_quote=scenario.before_quote)
+    await scenario.setup(world, replay)
     elapsed = making = 0.0
     made = time.perf_counter()
     for chunk in quotes.chunks(count):  # the clock runs only while the replay does

@@ -77,7 +77,9 @@ class Replay:
     async def step(self, event: MarketEvent) -> None:
         world = self.world
         now = event.event_time_ms
-        await world.engine.run_timers_until(now, world.clock.advance_to)  # e.g. a chase's held reprice
+        timers = world.engine.timers
+        if timers and timers[0][0] <= now:  # e.g. a chase's held reprice
+            await world.engine.run_timers_until(now, world.clock.advance_to)
         if self._next_tick_ms is None:
             self._next_tick_ms = (now // SECOND_MS + 1) * SECOND_MS
             self.stats.first_ms = now

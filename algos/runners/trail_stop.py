@@ -14,6 +14,8 @@ from trading.engine.hooks import EventSink, discard_events
 from trading.engine.order_manager import OrderManager
 from trading.events import account_group
 
+TWO = Decimal(2)
+
 
 class TrailStopRunner:
     kind = "trailstop"
@@ -31,11 +33,11 @@ class TrailStopRunner:
         if self.outcome is not None or self.paused:
             return
         before = self.state
-        self.state, decision = trail_on_mid(self.state, self.params, (bid + ask) / 2)
+        self.state, decision = trail_on_mid(self.state, self.params, (bid + ask) / TWO)
         if decision.action is TrailAction.TRIGGER:
             self.significant = True
             await self._close(decision.reason)
-        elif self.state != before:
+        elif self.state is not before and self.state != before:  # unchanged is the same object: no compare
             self.significant = self.state.armed != before.armed  # a new extreme is saved on the 1 s throttle
             self._event("trail_stop_progress", {"armed": self.state.armed, "extreme": self.state.extreme,
                                                 "stop_price": self.stop_price})
