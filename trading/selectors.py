@@ -14,10 +14,10 @@ from django.db.models.functions import Coalesce
 
 from core.errors import NotFound
 from core.money import ZERO
-from core.redis_clients import redis_client
 from trading.domain.orders import OrderStatus
 from trading.domain.positions import Position
 from trading.models import AlgoRun, Fill, LedgerEntry, Order, SubAccount, VirtualPosition
+from trading.redis_clients import redis_client
 
 if TYPE_CHECKING:
     from trading.marketdata.cache import L1
