@@ -22,7 +22,14 @@ from algos.strategies.base import (
     StrategyInfo,
     Tick,
 )
-from algos.strategies.ensemble.combine import NONE, Combined, TimeframeSignal, timeframes_combine, votes_combine
+from algos.strategies.ensemble.combine import (
+    NONE,
+    SECONDARY_ALONE,
+    Combined,
+    TimeframeSignal,
+    timeframes_combine,
+    votes_combine,
+)
 from algos.strategies.ensemble.exits import ExitParams, ExitPlan, exit_plan
 from algos.strategies.ensemble.learning import Learner, TradeRecord
 from algos.strategies.ensemble.limits import EntryGuard
@@ -176,31 +183,37 @@ class EnsembleStrategy(BaseStrategy):
 
     # -- bars ---------------------------------------------------------------------------------------
     def on_bar(self, ctx: StrategyContext, bar: Bar) -> Signals:
-        if bar.symbol not in self._symbols or bar.timeframe not in (PRIMARY, SECONDARY):
+        symbol, timeframe = bar.symbol, bar.timeframe
+        if symbol not in self._symbols or (timeframe != PRIMARY and timeframe != SECONDARY):
             return ()
         self.counters["bars"] += 1
         self.guard.record_equity(ctx.now_ms, ctx.equity)
-        signals = self._reconcile(ctx, bar.symbol, bar.close)
+        signals = self._reconcile(ctx, symbol, bar.close) if symbol in self._trades else ()
         found = self._signal(bar)
         if found is None:
             return signals
         signal, now = found
-        if bar.timeframe == SECONDARY:
-            self._secondary[bar.symbol] = signal
+        if timeframe == SECONDARY:
+            self._secondary[symbol] = signal
             if bar.close_time_ms % PRIMARY_MS == PRIMARY_MS - 1:
                 return signals  # the 15m bar closing now decides, with this 5m signal
-            primary = self._primary.get(bar.symbol)
-            if primary is None or primary[0].direction:
-                return signals  # only a strong 5m signal may act alone, and only while the 15m says nothing
-            return [*signals, *self._decide(ctx, bar, timeframes_combine(NONE, signal), primary[1])]
-        self._primary[bar.symbol] = (signal, now)
-        combined = timeframes_combine(signal, self._secondary.get(bar.symbol, NONE))
-        return [*signals, *self._decide(ctx, bar, combined, now)]
+            primary = self._primary.get(symbol)
+            if primary is None or primary[0].direction or signal.confidence <= SECONDARY_ALONE:
+                # only a strong 5m signal may act alone (timeframes_combine's rule), and only while the 15m says
+                # nothing
+                return signals
+            return self._and(signals, self._decide(ctx, bar, timeframes_combine(NONE, signal), primary[1]))
+        self._primary[symbol] = (signal, now)
+        combined = timeframes_combine(signal, self._secondary.get(symbol, NONE))
+        return self._and(signals, self._decide(ctx, bar, combined, now))
+
+    @staticmethod
+    def _and(first: Signals, then: Signals) -> Signals:
+        return [*first, *then] if first and then else (first or then)
 
     def _decide(self, ctx: StrategyContext, bar: Bar, combined: Combined, primary_of: SnapshotOf) -> Signals:
         if not combined.direction:
             return ()
-        primary = primary_of()
         symbol = bar.symbol
         confidence = D(str(round(combined.confidence, 4)))
         refusal = self._entry_refusal(ctx, symbol, confidence)
@@ -209,6 +222,7 @@ class EnsembleStrategy(BaseStrategy):
         rules = ctx.instruments.get(symbol)
         if rules is None:
             return self._skip(ctx, symbol, "no instrument rules")
+        primary = primary_of()  # the bar's indicators, built only for an entry that may go out
         volatility = volatility_level(primary.atr_ratio)
         session = session_at(bar.close_time_ms)
         size = position_size(equity=ctx.equity, price=bar.close, confidence=confidence, volatility=volatility,
