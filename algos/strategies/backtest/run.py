@@ -175,6 +175,7 @@ class StrategyBacktest:
         self.stopped = False
         self.bars = self.bars_delivered = self.ticks_delivered = 0
         self._told = 0  # breakers the runner has heard of
+        self._dirty = False  # an order went out or a breaker moved since _after last ran
         self._sent = 0  # orders and refusals the risk engine has settled
         self._decision: dict[str, tuple[Decimal, str]] = {}  # symbol -> (mid decided on, reason) of the last order
         self._equity_times: array = array("q")
@@ -222,6 +223,7 @@ class StrategyBacktest:
         place = manager.place
 
         async def placing(intent: OrderIntent, **callbacks: Any) -> Any:
+            self._dirty = True
             if intent.algo_run_id == STRATEGY_RUN_ID:
                 price = runner.mids.get(intent.symbol) or self.book.last.get(intent.symbol)
                 if price is not None:
@@ -260,6 +262,7 @@ class StrategyBacktest:
         def recording(scope: Scope, what: Trip) -> bool:
             moved = trip(scope, what)
             if moved:
+                self._dirty = True
                 self.breakers.append(BreakerRow(self.world.clock.now_ms(), str(scope), what.state.value,
                                                 what.kind.value, what.reason))
             return moved
@@ -341,15 +344,13 @@ class StrategyBacktest:
 
     def _settled(self) -> bool:
         """Nothing for _after to do: no order or refusal since it last ran, no new breaker, the runner running."""
-        runner = self.runner
-        metrics = runner.metrics
-        return (metrics.orders + metrics.refused == self._sent and self._told == len(self.breakers)
-                and (runner.outcome is None or self.stopped))
+        return not self._dirty and (self.runner.outcome is None or self.stopped)
 
     async def _after(self) -> None:
         """After each event: the risk engine settles what was sent; its breakers reach the runner as they would live
         (HALTED on the strategy's scope stops it); a runner that failed the strategy ends the backtest."""
         runner = self.runner
+        self._dirty = False
         sent = runner.metrics.orders + runner.metrics.refused
         if sent != self._sent:
             self._sent = sent

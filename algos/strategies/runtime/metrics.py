@@ -78,6 +78,15 @@ class StrategyMetrics:
                 total += position.unrealized_pnl(marks[symbol])
         return total
 
+    def equity(self, marks: dict[str, Decimal]) -> Decimal:
+        """balance + unrealized(marks), in one call (every callback's context needs it)."""
+        balance = self.starting_equity + self.pnl
+        total = ZERO
+        for symbol, position in self.positions.items():
+            if position.quantity and symbol in marks:
+                total += position.unrealized_pnl(marks[symbol])
+        return balance + total
+
     def entry_prices(self) -> dict[str, Decimal]:
         """Average entry per symbol held so far (a new dict after each fill: a context handed out keeps its own)."""
         entries = self._entries

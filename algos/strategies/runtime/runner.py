@@ -269,8 +269,8 @@ class StrategyRunner:
             algo_run_id = self.algo_run_id
             working = sum(1 for live in manager.live.values() if live.order.algo_run_id == algo_run_id
                           and live.order.sub_account_id == sub_account_id)
-        return StrategyContext(now_ms, metrics.balance + metrics.unrealized(self.mids), positions,
-                               metrics.entry_prices(), self.instruments, working)
+        return StrategyContext(now_ms, metrics.equity(self.mids), positions, metrics.entry_prices(), self.instruments,
+                               working)
 
     # -- signals to orders -------------------------------------------------------------------------
     async def _execute(self, signals: Sequence[Signal]) -> None:
@@ -360,6 +360,8 @@ class StrategyRunner:
         if self.outcome is not None:
             return
         self._queue.append(("on_fill", fill))
+        if self._busy:
+            return  # the callback loop running now delivers it before it returns
         task = asyncio.get_running_loop().create_task(self._drain())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
