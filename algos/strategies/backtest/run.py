@@ -336,7 +336,14 @@ class StrategyBacktest:
             await self._tick(bar.symbol, price)
 
     async def _tick(self, symbol: str, price: Decimal) -> None:
-        """A quote a tick wide above `price`: the runner's on_tick sees its mid."""
+        """A quote a tick wide above `price`: the runner's on_tick sees its mid. Not sent when the strategy says a
+        price inside its quiet band changes nothing (the band is asked again at every point of the path, as each
+        tick may have moved it)."""
+        band_of = self._band_of
+        if band_of is not None:
+            band = band_of(symbol)
+            if band is not None and band[0] < price and price + self._tick_sizes[symbol] < band[1]:
+                return
         self.ticks_delivered += 1
         await self.runner.on_quote(price, price + self._tick_sizes[symbol], symbol=symbol)
         if not self._settled():

@@ -53,6 +53,19 @@ def test_the_30_day_ensemble_backtest_is_reproducible_and_takes_under_10_seconds
 
 
 @needs_data
+def test_ticks_inside_the_quiet_band_are_not_sent_and_change_no_trade(short_klines, monkeypatch):
+    banded = run(StrategyBacktestRequest("ensemble", str(short_klines)))
+    from algos.strategies.ensemble.strategy import EnsembleStrategy
+
+    monkeypatch.setattr(EnsembleStrategy, "quiet_band", lambda self, symbol: None)  # every point of every bar held
+    walked = run(StrategyBacktestRequest("ensemble", str(short_klines)))
+    assert len(banded.fills) > 20
+    assert banded.fills == walked.fills and banded.final_equity == walked.final_equity
+    assert list(banded.equity) == list(walked.equity)
+    assert banded.ticks_delivered < walked.ticks_delivered
+
+
+@needs_data
 def test_the_report_adds_up_from_the_fills(short_klines):
     result = run(StrategyBacktestRequest("ensemble", str(short_klines)))
     report = report_build(result)
