@@ -27,6 +27,7 @@ from algos.strategies.ensemble.combine import (
     SECONDARY_ALONE,
     Combined,
     TimeframeSignal,
+    Vote,
     timeframes_combine,
     votes_combine,
 )
@@ -60,6 +61,23 @@ class _Precomputed:
 
 
 SnapshotOf = Callable[[], IndicatorSnapshot]  # a bar's indicators, built only when a decision needs them
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A preloaded bar's votes with the weights of its time: combined only if a later bar reads it (a 5m signal
+    that cannot act now is kept for the 15m bar, and the next 5m bar usually replaces it first)."""
+
+    votes: tuple[Vote, ...]
+    weights: dict[str, float]
+    total: float
+
+    def signal(self) -> TimeframeSignal:
+        return votes_combine(self.votes, self.weights, self.total)
+
+
+def _combined(signal: TimeframeSignal | _Pending) -> TimeframeSignal:
+    return signal.signal() if isinstance(signal, _Pending) else signal
 
 
 @dataclass
@@ -116,7 +134,7 @@ class EnsembleStrategy(BaseStrategy):
         self._primary: dict[str, tuple[TimeframeSignal, SnapshotOf]] = {}
         # each regime's weights and their sum (in NAMES order, the votes' order); cleared whenever the weights learn
         self._weights_by_regime: dict[Regime, tuple[dict[str, float], float]] = {}
-        self._secondary: dict[str, TimeframeSignal] = {}
+        self._secondary: dict[str, TimeframeSignal | _Pending] = {}
         self._trades: dict[str, _Trade] = {}
         self.closed: list[TradeRecord] = []
         self.halted_reason: str | None = None
@@ -146,8 +164,9 @@ class EnsembleStrategy(BaseStrategy):
             found = self._weights_by_regime[regime] = (weights, total)
         return found
 
-    def _signal(self, bar: Bar) -> tuple[TimeframeSignal, SnapshotOf] | None:
-        """This bar's weighted vote and its indicators; None while warming up."""
+    def _signal(self, bar: Bar, *, pending: bool = False) -> tuple[TimeframeSignal | _Pending, SnapshotOf] | None:
+        """This bar's weighted vote and its indicators; None while warming up. `pending`: a preloaded bar's vote may
+        come back uncombined."""
         pre = self._pre.get((bar.symbol, bar.timeframe))
         if pre is not None:
             index = pre.index.get(bar.open_time_ms)
@@ -155,11 +174,12 @@ class EnsembleStrategy(BaseStrategy):
                 if index <= pre.series.first_ready:
                     return None
                 votes = pre.votes.votes[index]
+                signal: TimeframeSignal | _Pending
                 if votes is None:
                     signal = NONE
                 else:  # only the sub-strategies that voted: the sum of every weight comes with the weights
                     weights, total = self._weights_for(pre.votes.regimes[index])
-                    signal = votes_combine(votes, weights, total)
+                    signal = _Pending(votes, weights, total) if pending else votes_combine(votes, weights, total)
                 series = pre.series
                 return signal, lambda: series.at(index)
         now, before = self._snapshots(bar)
@@ -189,23 +209,32 @@ class EnsembleStrategy(BaseStrategy):
         self.counters["bars"] += 1
         self.guard.record_equity(ctx.now_ms, ctx.equity)
         signals = self._reconcile(ctx, symbol, bar.close) if symbol in self._trades else ()
+        if timeframe == SECONDARY:
+            return self._secondary_bar(ctx, bar, signals)
         found = self._signal(bar)
         if found is None:
             return signals
-        signal, now = found
-        if timeframe == SECONDARY:
-            self._secondary[symbol] = signal
-            if bar.close_time_ms % PRIMARY_MS == PRIMARY_MS - 1:
-                return signals  # the 15m bar closing now decides, with this 5m signal
-            primary = self._primary.get(symbol)
-            if primary is None or primary[0].direction or signal.confidence <= SECONDARY_ALONE:
-                # only a strong 5m signal may act alone (timeframes_combine's rule), and only while the 15m says
-                # nothing
-                return signals
-            return self._and(signals, self._decide(ctx, bar, timeframes_combine(NONE, signal), primary[1]))
+        signal, now = _combined(found[0]), found[1]
         self._primary[symbol] = (signal, now)
-        combined = timeframes_combine(signal, self._secondary.get(symbol, NONE))
+        combined = timeframes_combine(signal, _combined(self._secondary.get(symbol, NONE)))
         return self._and(signals, self._decide(ctx, bar, combined, now))
+
+    def _secondary_bar(self, ctx: StrategyContext, bar: Bar, signals: Signals) -> Signals:
+        """A 5m bar: its signal waits for the 15m bar closing with it, or acts alone while the 15m says nothing."""
+        symbol = bar.symbol
+        primary = self._primary.get(symbol)
+        closing = bar.close_time_ms % PRIMARY_MS == PRIMARY_MS - 1  # the 15m bar closing now decides with it
+        waits = closing or primary is None or bool(primary[0].direction)
+        found = self._signal(bar, pending=waits)
+        if found is None:
+            return signals
+        self._secondary[symbol] = found[0]
+        if waits or primary is None:
+            return signals
+        signal = _combined(found[0])
+        if signal.confidence <= SECONDARY_ALONE:
+            return signals  # only a strong 5m signal may act alone (timeframes_combine's rule)
+        return self._and(signals, self._decide(ctx, bar, timeframes_combine(NONE, signal), primary[1]))
 
     @staticmethod
     def _and(first: Signals, then: Signals) -> Signals:
