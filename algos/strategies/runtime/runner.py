@@ -262,8 +262,11 @@ class StrategyRunner:
 
     def _context(self, now_ms: int) -> StrategyContext:
         manager, sub_account_id, metrics = self.manager, self.sub_account_id, self.metrics
-        of = manager.positions.of
-        positions = {symbol: of(sub_account_id, symbol) for symbol in self.symbols}
+        of, symbols = manager.positions.of, self.symbols
+        if len(symbols) == 1:
+            positions = {symbols[0]: of(sub_account_id, symbols[0])}
+        else:
+            positions = {symbol: of(sub_account_id, symbol) for symbol in symbols}
         working = 0
         if manager.live:
             algo_run_id = self.algo_run_id
