@@ -8,4 +8,9 @@ class AccessConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from access import schema  # noqa: F401 - registers the API-key scheme with drf-spectacular
+        from access import (
+            schema,  # noqa: F401 - registers the API-key scheme with drf-spectacular
+            signals,
+        )
+
+        signals.connect()

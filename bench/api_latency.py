@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -47,7 +46,8 @@ def seed(positions: int) -> tuple[int, str]:
 
     from access.services import apikey_issue
     from core.clock import SYSTEM_CLOCK
-    from risk.snapshots import snapshot_key
+    from risk.domain.margin import Bracket, PositionInput, account_margin
+    from risk.snapshots import snapshot_data, snapshot_encode, snapshot_key
     from trading.models import Instrument, SubAccount, VirtualPosition
     from trading.services import subaccount_deposit
 
@@ -62,11 +62,16 @@ def seed(positions: int) -> tuple[int, str]:
         Instrument.objects.create(symbol=symbol, base_asset=f"SYM{i}", tick_size=D("0.01"), step_size=D("0.001"),
                                   min_qty=D("0.001"), max_qty=D("1000"), min_notional=D("5"))
         VirtualPosition.objects.create(sub_account=sub, symbol=symbol, quantity=D("1.5"), average_entry=D("100"),
+                                       realized_pnl=D("12.5"), fees=D("0.3"),
                                        updated_at=now)
-        rows.append({"symbol": symbol, "liquidation_price": "42.5", "mark_price": "101"})
-    redis.Redis.from_url(settings.REDIS_URL).set(snapshot_key(sub.pk), json.dumps({
-        "sub_account_id": sub.pk, "at_ms": SYSTEM_CLOCK.now_ms(), "margin_ratio": "0.01", "positions": rows}),
-        ex=3600)
+        rows.append({"symbol": symbol})
+    # the snapshot as the engine writes it (risk.engine: margin figures, liquidation prices, realized PnL, fees)
+    brackets = {row["symbol"]: (Bracket(D(0), D("1000000000"), 50, D("0.004"), D(0)),) for row in rows}
+    margin = account_margin(wallet_balance=D("100000"), brackets=brackets, positions=[
+        PositionInput(row["symbol"], D("1.5"), D("100"), D("101"), 20) for row in rows])
+    data = snapshot_data(sub.pk, margin, state="active", at_ms=SYSTEM_CLOCK.now_ms(),
+                         booked={row["symbol"]: (D("12.5"), D("0.3")) for row in rows})
+    redis.Redis.from_url(settings.REDIS_URL).set(snapshot_key(sub.pk), snapshot_encode(data), ex=3600)
     _, raw = apikey_issue(user=user, name="bench", scopes=["read"], expires_at=now + timedelta(days=1), actor="bench")
     return sub.pk, raw
 
@@ -163,7 +168,7 @@ def main() -> None:
         try:
             body = urllib.request.urlopen(urllib.request.Request(
                 f"http://127.0.0.1:{port}{path}", headers={"X-Api-Key": key}), timeout=5).read()
-            assert b'"liquidation_price":"42.5"' in body, body  # served with the risk snapshot's figures
+            assert b'"realized_pnl":"12.5"' in body, body  # served from the risk snapshot's figures
             asyncio.run(load(port, path, key, rate=100, duration_s=3, connections=args.connections))  # warm-up
             latencies, errors = asyncio.run(load(port, path, key, args.rate, args.duration, args.connections))
         finally:

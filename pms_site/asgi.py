@@ -24,11 +24,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from pms_site.fastpath import FastReads  # noqa: E402
 from risk.web import RiskConsumer  # noqa: E402
 from trading.web.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter({
-    "http": ASGIStaticFilesHandler(django_application),
+    "http": FastReads(ASGIStaticFilesHandler(django_application)),  # the hot positions read skips the stack
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter([
         *websocket_urlpatterns, path("ws/risk/", RiskConsumer.as_asgi())]))),
 })

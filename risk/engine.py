@@ -92,6 +92,7 @@ class SubAccountRisk:
     var: VarEstimate | None = None
     var_at_ms: int = -(10**15)
     equity_saved: tuple[int, Decimal, Decimal] | None = None
+    booked: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)  # symbol -> (realized PnL, fees)
 
     @property
     def wallet(self) -> Decimal:
@@ -140,9 +141,11 @@ class RiskEngine:
     def load(self, *, limits: Mapping[int, SubAccountLimits], global_limits: GlobalLimits,
              states: Mapping[Scope, ScopeState], wallets: Mapping[int, Decimal],
              positions: list[tuple[int, str, Decimal, Decimal]], equity: Mapping[int, EquityRow] | None = None,
-             returns: Mapping[str, list[Decimal]] | None = None) -> None:
+             returns: Mapping[str, list[Decimal]] | None = None,
+             booked: Mapping[tuple[int, str], tuple[Decimal, Decimal]] | None = None) -> None:
         """Start-up state: limits, non-active states, wallet balances, (sub, symbol, quantity, entry) positions,
-        the saved equity history (day open and peak survive a restart) and daily mark returns for VaR."""
+        the saved equity history (day open and peak survive a restart), daily mark returns for VaR, and each
+        position's realized PnL and fees so far (the snapshot carries them, so readers need no database)."""
         self.world.limits = global_limits
         self.states = dict(states)
         for sub_account_id in set(limits) | set(wallets):
@@ -151,6 +154,8 @@ class RiskEngine:
             self._sub(sub_account_id).margin.set_wallet(wallet)
         for sub_account_id, symbol, quantity, entry in positions:
             self._set_position(sub_account_id, symbol, quantity, entry)
+        for (sub_account_id, symbol), figures in (booked or {}).items():
+            self._sub(sub_account_id).booked[symbol] = figures
         for sub_account_id, (_, day, day_open, peak) in (equity or {}).items():
             sub = self._sub(sub_account_id)
             sub.equity.restore(day=day, day_open=day_open, peak=peak)
@@ -266,6 +271,7 @@ class RiskEngine:
         position = booked.position
         sub = self._sub(booked.sub_account_id)
         sub.margin.set_wallet(sub.wallet + booked.change.realized_pnl - booked.change.fee)
+        sub.booked[position.symbol] = (position.realized_pnl, position.fees)
         self._set_position(booked.sub_account_id, position.symbol, position.quantity, position.average_entry)
         self.evaluate(booked.sub_account_id)
 
@@ -361,7 +367,7 @@ class RiskEngine:
             var_budget -= 1
         state = self.states.get(sub_account_scope(sub_account_id))
         data = snapshot_data(sub_account_id, margin, state=state.state.value if state else "active", at_ms=now,
-                             extra=self._monitors(sub, margin))
+                             extra=self._monitors(sub, margin), booked=sub.booked)
         return data, var_budget
 
     def _var(self, margin: AccountMargin) -> VarEstimate | None:

@@ -67,12 +67,13 @@ def redis_snapshots(redis: Any) -> SnapshotSink:
 
 
 def _load_books(today: date) -> dict[str, Any]:
-    positions = [(row.sub_account_id, row.symbol, row.quantity, row.average_entry)
-                 for row in VirtualPosition.objects.exclude(quantity=0)]
+    rows = list(VirtualPosition.objects.exclude(quantity=0))
+    positions = [(row.sub_account_id, row.symbol, row.quantity, row.average_entry) for row in rows]
+    booked = {(row.sub_account_id, row.symbol): (row.realized_pnl, row.fees) for row in rows}
     wallets = {sub_id: subaccount_balance(sub_account_id=sub_id)
                for sub_id in SubAccount.objects.values_list("id", flat=True)}
     return {"limits": selectors.limits_by_sub_account(), "global_limits": selectors.global_limits(),
-            "states": selectors.trading_states(), "wallets": wallets, "positions": positions,
+            "states": selectors.trading_states(), "wallets": wallets, "positions": positions, "booked": booked,
             "equity": selectors.equity_states(), "returns": selectors.daily_mark_returns(before=today)}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -23,8 +24,11 @@ def _text(value: Decimal | None) -> str | None:
 
 
 def snapshot_data(sub_account_id: int, margin: AccountMargin, *, state: str, at_ms: int,
-                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A sub-account's margin figures as strings (Decimal never crosses a process boundary as float)."""
+                  extra: dict[str, Any] | None = None,
+                  booked: Mapping[str, tuple[Decimal, Decimal]] | None = None) -> dict[str, Any]:
+    """A sub-account's margin figures as strings (Decimal never crosses a process boundary as float); with
+    `booked` (symbol -> realized PnL, fees), each position carries them too and the snapshot says so."""
+    totals = booked if booked is not None else {}
     return {
         "sub_account_id": sub_account_id, "state": state, "at_ms": at_ms,
         "wallet_balance": str(margin.wallet_balance), "unrealized_pnl": str(margin.unrealized_pnl),
@@ -35,7 +39,11 @@ def snapshot_data(sub_account_id: int, margin: AccountMargin, *, state: str, at_
             "symbol": p.symbol, "quantity": str(p.quantity), "entry_price": str(p.entry_price),
             "mark_price": str(p.mark_price), "notional": str(p.notional), "unrealized_pnl": str(p.unrealized_pnl),
             "leverage": p.leverage, "initial_margin": str(p.initial_margin), "maint_margin": str(p.maint_margin),
-            "liquidation_price": _text(p.liquidation_price)} for p in margin.positions],
+            "liquidation_price": _text(p.liquidation_price),
+            **({"realized_pnl": str(totals.get(p.symbol, (ZERO, ZERO))[0]),
+                "fees": str(totals.get(p.symbol, (ZERO, ZERO))[1])} if booked is not None else {}),
+        } for p in margin.positions],
+        "booked": booked is not None,
         **(extra or {}),
     }
 

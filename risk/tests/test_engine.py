@@ -213,3 +213,20 @@ async def test_equity_rows_are_due_for_saving_only_when_the_day_open_or_peak_mov
     risk.equity_saved(rows)
     assert risk.equity_unsaved() == []
     await risk.settle()
+
+
+async def test_the_snapshot_carries_each_positions_realized_pnl_and_fees_from_load_and_from_fills():
+    h = await make_harness()
+    risk, _, _ = await with_risk(h, {}, {ALPHA: D(100000)})
+    risk.load(limits={}, global_limits=risk.world.limits, states={}, wallets={ALPHA: D(100000)},
+              positions=[(ALPHA, "ETHUSDT", D("1"), D("3000"))], booked={(ALPHA, "ETHUSDT"): (D("7.5"), D("0.2"))})
+    assert (await h.manager.place(market(ALPHA, Side.BUY, "0.010"))).ok
+    assert await h.pump() > 0
+
+    snapshot = risk.snapshot(ALPHA)
+    rows = {row["symbol"]: row for row in snapshot["positions"]}
+
+    assert snapshot["booked"] is True
+    assert (rows["ETHUSDT"]["realized_pnl"], rows["ETHUSDT"]["fees"]) == ("7.5", "0.2")
+    assert rows["BTCUSDT"]["quantity"] == "0.010" and rows["BTCUSDT"]["realized_pnl"] == "0"
+    assert D(rows["BTCUSDT"]["fees"]) > 0  # the taker fee of the fill

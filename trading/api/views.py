@@ -61,7 +61,10 @@ class SubAccountDetailApi(APIView):
 
 
 class PositionListApi(APIView):
-    @extend_schema(responses={200: s.PositionOut(many=True), **READ_ERRORS})
+    @extend_schema(responses={200: s.PositionOut(many=True), **READ_ERRORS}, description=(
+        "Open positions. Called with an API key and no query string, the answer comes from the risk engine's "
+        "latest snapshot of the sub-account (its marks, PnL and liquidation prices, refreshed on every tick); "
+        "without a snapshot it is computed here from the books and the price cache."))
     def get(self, request: Request, sub_account_id: int) -> Response:
         sub_account = subaccount_get_visible(user=request.user, sub_account_id=sub_account_id)
         risk = risk_views([sub_account.pk]).get(sub_account.pk)
