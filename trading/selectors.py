@@ -118,6 +118,19 @@ def market_l1_many(*, symbols: Iterable[str], redis_url: str | None = None) -> d
     return found
 
 
+def market_history(*, symbol: str, redis_url: str | None = None) -> list[tuple[int, Decimal]]:
+    """The feed's recent prices of a symbol (time ms, mid), oldest first; empty while Redis is down."""
+    import redis
+
+    from trading.marketdata.redis_bus import Keys, history_parse
+
+    try:
+        raw = redis_client(redis_url or settings.REDIS_URL).lrange(Keys().history(symbol), 0, -1)
+    except (redis.RedisError, OSError):
+        return []
+    return history_parse(raw)
+
+
 def _mark_of(l1: L1 | None) -> Decimal | None:
     if l1 is None:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TypeVar
 
 from redis import asyncio as aioredis
@@ -43,6 +44,10 @@ class Keys:
     def price(self, symbol: str) -> str:
         return f"{self.prefix}:md:price:{symbol}"
 
+    def history(self, symbol: str) -> str:
+        """List of "time_ms:price" (the L1 mid, else the mark), oldest first, one per price-cache write."""
+        return f"{self.prefix}:md:history:{symbol}"
+
 
 def make_redis(url: str, *, timeout_s: float = 2.0) -> aioredis.Redis:
     """A client that fails fast when Redis is down (the callers degrade), instead of retrying for seconds."""
@@ -74,6 +79,33 @@ async def guarded(awaitable: Awaitable[T]) -> T:
             raise asyncio.CancelledError
 
 
+HISTORY_POINTS = 3_600  # half an hour at the price cache's two writes a second
+HISTORY_TTL_MS = 3_600_000
+
+
+def history_point(l1: L1) -> str | None:
+    if l1.quote is not None:
+        return f"{l1.quote.time_ms}:{(l1.quote.bid_price + l1.quote.ask_price) / 2}"
+    if l1.mark is not None:
+        return f"{l1.mark.time_ms}:{l1.mark.mark_price}"
+    return None
+
+
+def history_parse(raw: Iterable[bytes | str]) -> list[tuple[int, Decimal]]:
+    """The points of a history list; a malformed one is skipped (it cannot be drawn, nothing else depends on it)."""
+    points = []
+    for item in raw:
+        text = item.decode() if isinstance(item, bytes) else item
+        time_ms, _, price = text.partition(":")
+        try:
+            point = (int(time_ms), Decimal(price))
+        except (ValueError, ArithmeticError):
+            continue
+        if point[1].is_finite():
+            points.append(point)
+    return points
+
+
 async def price_write(redis: aioredis.Redis, keys: Keys, l1s: Iterable[L1], *, ttl_ms: int = PRICE_TTL_MS) -> None:
     pipe = redis.pipeline(transaction=False)  # execute() resets it; no context manager to await on the way out
     for l1 in l1s:
@@ -81,6 +113,11 @@ async def price_write(redis: aioredis.Redis, keys: Keys, l1s: Iterable[L1], *, t
         if fields:
             pipe.hset(keys.price(l1.symbol), mapping=fields)  # type: ignore[arg-type]
             pipe.pexpire(keys.price(l1.symbol), ttl_ms)
+        point = history_point(l1)
+        if point is not None:  # the price line of the market page's chart
+            pipe.rpush(keys.history(l1.symbol), point)
+            pipe.ltrim(keys.history(l1.symbol), -HISTORY_POINTS, -1)
+            pipe.pexpire(keys.history(l1.symbol), HISTORY_TTL_MS)
     await guarded(pipe.execute())
 
 

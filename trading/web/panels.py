@@ -20,6 +20,7 @@ from trading.selectors import (
     equity_curve,
     fill_list,
     ledger_list,
+    market_history,
     market_l1_many,
     order_list,
     subaccount_get_visible,
@@ -109,8 +110,10 @@ def chart_context(*, user: Any, sub_account_id: int | None, symbol: str | None,
     symbol = symbol if symbol in symbols else (symbols[0] if symbols else None)
     fills = list(fill_list(sub_account_id=chosen.pk, symbol=symbol)[:CHART_FILLS]) if chosen and symbol else []
     l1 = market_l1_many(symbols=[symbol]).get(symbol) if symbol else None
+    history = market_history(symbol=symbol) if symbol else []
     return {"chart_sub_accounts": sub_accounts, "chart_symbols": symbols, "chart_sub": chosen,
-            "chart_symbol": symbol, "chart": price_chart_svg(list(reversed(fills)), l1, now_ms=clock.now_ms())}
+            "chart_symbol": symbol, "chart": price_chart_svg(list(reversed(fills)), l1, now_ms=clock.now_ms(),
+                                                             history=history)}
 
 
 CHART_FILLS = 200
@@ -122,34 +125,54 @@ def _mark(l1: Any) -> Decimal | None:
     return l1.mark_price if l1.mark_price is not None else l1.mid
 
 
-def price_chart_svg(fills: list[Any], l1: Any, *, now_ms: int, width: int = 800, height: int = 220) -> dict[str, Any]:
-    """Fill markers (buys up, sells down) joined by their prices, and the current bid, ask and mark as dashed
-    lines; positions computed here so the browser needs no chart library. No price history is stored, so the
-    line is the fills' own prices."""
+CHART_POINTS = 400  # the price line is thinned to this many points: enough for 800 px, light to re-send
+
+
+def price_chart_svg(fills: list[Any], l1: Any, *, now_ms: int, history: list[tuple[int, Decimal]] | None = None,
+                    width: int = 800, height: int = 220) -> dict[str, Any]:
+    """The feed's recent prices as a line, the fills on it (buys and sells as markers) and the current bid, ask
+    and mark as dashed lines; positions computed here so the browser needs no chart library. The time axis
+    spans the price history (the feed keeps half an hour); without one, the fills' own times."""
+    history = _thinned(history or [], CHART_POINTS)
     levels = {name: value for name, value in (("bid", l1.bid if l1 else None), ("ask", l1.ask if l1 else None),
                                               ("mark", _mark(l1))) if value is not None}
-    prices = [f.price for f in fills] + list(levels.values())
+    if history:
+        fills = [f for f in fills if int(f.executed_at.timestamp() * 1000) >= history[0][0]]
+    prices = [f.price for f in fills] + list(levels.values()) + [price for _, price in history]
     if not prices:
         return {"empty": True, "width": width, "height": height}
     low, high = min(prices), max(prices)
     pad = (high - low) * Decimal("0.1") or high * Decimal("0.001") or Decimal(1)
     low, high = low - pad, high + pad
     times = [int(f.executed_at.timestamp() * 1000) for f in fills]
-    start = min(times) if times else now_ms - 60_000
+    start = min([*times, *(ms for ms, _ in history[:1])], default=now_ms - 60_000)
     span_ms = max(now_ms - start, 1)
+    # pixel positions only: floats are fine here, every price shown as text stays a Decimal
+    x_scale, y_low, y_scale = (width - 10) / span_ms, float(low), height / float(high - low)
 
     def x(ms: int) -> str:
-        return f"{(Decimal(ms - start) / span_ms * (width - 10)) + 5:.1f}"
+        return f"{(ms - start) * x_scale + 5:.1f}"
 
     def y(price: Decimal) -> str:
-        return f"{Decimal(height) - (price - low) / (high - low) * height:.1f}"
+        return f"{height - (float(price) - y_low) * y_scale:.1f}"
 
     markers = [{"x": x(ms), "y": y(f.price), "side": f.side, "label": f"{f.side} {f.quantity.normalize():f} @ "
                 f"{f.price.normalize():f} {f.executed_at:%H:%M:%S}"} for f, ms in zip(fills, times, strict=True)]
     return {"empty": False, "width": width, "height": height, "markers": markers,
             "line": " ".join(f"{m['x']},{m['y']}" for m in markers),
+            "price_line": " ".join(f"{x(ms)},{y(price)}" for ms, price in history),
+            "history_minutes": round((now_ms - history[0][0]) / 60_000) if history else 0,
             "levels": [{"name": name, "y": y(value), "price": value} for name, value in levels.items()],
             "low": low, "high": high, "count": len(fills)}
+
+
+def _thinned(points: list[tuple[int, Decimal]], most: int) -> list[tuple[int, Decimal]]:
+    """Every k-th point, the newest always kept."""
+    if len(points) <= most:
+        return points
+    step = -(-len(points) // most)
+    kept = points[::step]
+    return kept if kept[-1] == points[-1] else [*kept, points[-1]]
 
 
 def market_context(*, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:

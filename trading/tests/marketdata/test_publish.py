@@ -69,3 +69,29 @@ async def test_ticks_queued_while_publishing_go_out_as_one_batch_with_only_the_l
                                                               ("Quote", "ETHUSDT")}
     assert quote("BTCUSDT", "109", "110", START_MS + 9) in events
     await pubsub.aclose()
+
+
+async def test_each_price_cache_write_adds_the_mid_to_a_bounded_history(redis, keys, clock, monkeypatch):
+    from trading.marketdata import redis_bus
+
+    monkeypatch.setattr(redis_bus, "HISTORY_POINTS", 3)
+    writer = PriceCacheWriter(redis=redis, keys=keys, clock=clock)
+    for step in range(5):
+        writer.offer(quote("BTCUSDT", str(100 + step), str(101 + step), clock.now_ms()))
+        await writer.flush()
+        clock.advance(0.5)
+    writer.offer(mark("ETHUSDT", "2000.5", clock.now_ms()))  # no quote yet: the mark stands in
+    await writer.flush()
+
+    history = redis_bus.history_parse(await redis.lrange(keys.history("BTCUSDT"), 0, -1))
+    assert history == [(START_MS + 1000, D("102.5")), (START_MS + 1500, D("103.5")), (START_MS + 2000, D("104.5"))]
+    assert redis_bus.history_parse(await redis.lrange(keys.history("ETHUSDT"), 0, -1)) == [
+        (START_MS + 2500, D("2000.5"))]
+    assert 0 < await redis.pttl(keys.history("BTCUSDT")) <= redis_bus.HISTORY_TTL_MS
+
+
+def test_a_malformed_history_point_is_skipped():
+    from trading.marketdata.redis_bus import history_parse
+
+    assert history_parse([b"1:100.5", b"garbage", b"2:NaN", "x:1", b"3:abc", b"4:101"]) == [(1, D("100.5")),
+                                                                                          (4, D("101"))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -113,3 +114,30 @@ def test_the_market_chart_plots_the_chosen_sub_accounts_fills_only(desk, ann):
     assert f'ws-connect="/ws/market/?sub_account={desk["alpha"].pk}&amp;symbol=BTCUSDT"' in html
     assert ann.get(f"/market/?sub_account={desk['beta'].pk}").status_code == 404
     assert ann.get("/market/?sub_account=abc").status_code == 404
+
+
+def test_the_market_chart_draws_the_feeds_price_history_with_the_fills_inside_it(desk, ann):
+    import redis
+    from django.conf import settings
+
+    from trading.marketdata.redis_bus import Keys
+
+    now = timezone.now()
+    now_ms = int(now.timestamp() * 1000)
+    key = Keys().history("BTCUSDT")
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(key)
+    client.rpush(key, *[f"{now_ms - 600_000 + i * 500}:{60000 + (i % 40)}.5" for i in range(1200)])
+    try:
+        for n, minutes_ago in enumerate((5, 30)):  # the second is older than the history: off the chart
+            executed = now - timedelta(minutes=minutes_ago)
+            Fill.objects.create(trade_key=f"H{n}", client_order_id=f"h{n}", sub_account=desk["alpha"], symbol="BTCUSDT",
+                                side="buy", price=D("60010"), quantity=D("0.01"), fee=D("0"), fee_asset="USDT",
+                                realized_pnl=D("0"), executed_at=executed, booked_at=executed)
+        html = ann.get(f"/market/?sub_account={desk['alpha'].pk}&symbol=BTCUSDT").content.decode()
+    finally:
+        client.delete(key)
+
+    line = html.split('class="price-line" points="')[1].split('"')[0].split()
+    assert 300 <= len(line) <= 401  # 1,200 points thinned for the page
+    assert html.count("data-fill") == 1 and "price over the last 10 min" in html
