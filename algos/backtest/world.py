@@ -19,7 +19,7 @@ from simexchange.core.config import EngineConfig
 from simexchange.core.engine import MatchingEngine
 from trading.domain.instruments import InstrumentRules
 from trading.domain.records import SubAccountInfo
-from trading.engine.hooks import AllowAll, PreTradeCheck
+from trading.engine.hooks import AllowAll, EventSink, PreTradeCheck, discard_events
 from trading.engine.journal import MemoryJournal
 from trading.engine.order_manager import OrderManager
 from trading.engine.routing import FillRouter
@@ -154,9 +154,10 @@ async def world_create(*, start_ms: int, pre_trade: PreTradeCheck | None = None,
     ticks = ReplayTicks()
     holder: dict[str, BacktestWorld] = {}
 
-    def publish(group: str, kind: str, data: dict[str, Any]) -> None:
-        if record_events:
-            holder["world"].publish(group, kind, data)
+    def record(group: str, kind: str, data: dict[str, Any]) -> None:
+        holder["world"].publish(group, kind, data)
+
+    publish: EventSink = record if record_events else discard_events  # the components build no event for nobody
 
     manager = OrderManager(venue=venue, journal=journal, clock=clock, pre_trade=pre_trade or AllowAll(),
                            prices=ticks, publish=publish)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 
+from core.frozen import quick_init
 from core.money import ZERO, Rounding, meets_min_notional, round_down_to_step, round_to_tick
 from trading.domain.instruments import InstrumentRules
 from trading.domain.types import Side
@@ -37,6 +38,7 @@ class ChaseAction(StrEnum):
     DONE = "done"  # filled (the remainder is dust): cancel any working remainder and stop
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ChaseDecision:
     action: ChaseAction
@@ -82,6 +84,7 @@ class ChaseParams:
         object.__setattr__(self, "stalk_mode", StalkMode(self.stalk_mode))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ChaseState:
     """Where the chase stands. `working_price` is the live order's price (None before the first place)."""
@@ -143,11 +146,14 @@ def chase_on_quote(
     target = _next_target(state, params, touch_price(params, bid, ask))
     if chase_is_done(state, params, target):
         return replace(state, finished=True, target_price=target), ChaseDecision(ChaseAction.DONE)
-    state = replace(state, target_price=target)
+    # The constructor, not replace(): this runs on every quote of every chase.
+    state = ChaseState(initial_mid=state.initial_mid, working_price=state.working_price, target_price=target,
+                       last_reprice_ms=state.last_reprice_ms, filled=state.filled, finished=state.finished)
     if target == state.working_price or not reprice_allowed or not _throttle_allows(state, params, now_ms):
         return state, HOLD  # a burst in between only moves the target: the latest price wins
     remaining = chase_remaining(state, params)
-    state = replace(state, working_price=target, last_reprice_ms=now_ms)
+    state = ChaseState(initial_mid=state.initial_mid, working_price=target, target_price=target,
+                       last_reprice_ms=now_ms, filled=state.filled, finished=state.finished)
     return state, ChaseDecision(ChaseAction.REPRICE, price=target, quantity=remaining)
 
 

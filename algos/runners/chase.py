@@ -195,6 +195,8 @@ class ChaseRunner:
         self.state = replace(self.state, working_price=None)
 
     def _progress(self, price: Decimal, note: str) -> None:
+        if self.publish is discard_events:  # nobody watches (a benchmark's backtest): build nothing
+            return
         self._event("chase_progress", {"price": price, "filled": self.state.filled,
                                        "remaining": chase_remaining(self.state, self.params),
                                        "reprices": self.reprices, "client_order_id": self.client_order_id,

@@ -6,6 +6,7 @@ from collections import deque
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from simexchange.core.frozen import quick_init
 from simexchange.core.orders import BUY, ZERO, Order
 
 MONEY_QUANTUM = Decimal("0.00000001")  # wallet amounts carry 8 decimals, as Binance's balances do
@@ -16,6 +17,7 @@ def money(amount: Decimal) -> Decimal:
     return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_UP)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class UserTrade:
     """One of the account's fills (GET /fapi/v1/userTrades)."""

@@ -12,12 +12,19 @@ from simexchange.core.accounts import Account, UserTrade
 from simexchange.core.book import SymbolBook
 from simexchange.core.brackets import Bracket, max_leverage
 from simexchange.core.config import EngineConfig
-from simexchange.core.events import REASON_DEPOSIT, AccountUpdate, BalanceChange, EventBus, UserEvent
+from simexchange.core.events import (
+    REASON_DEPOSIT,
+    AccountUpdate,
+    BalanceChange,
+    EventBus,
+    OrderTradeUpdate,
+    UserEvent,
+)
 from simexchange.core.ledger import Ledger
 from simexchange.core.margin import AccountView, PositionView
 from simexchange.core.marketdata_state import MarketState
 from simexchange.core.matching import fill_on_quote, fill_on_trade
-from simexchange.core.orders import OrderView
+from simexchange.core.orders import Order, OrderView
 from simexchange.core.params import (
     NewOrderRequest,
     OrderRef,
@@ -210,9 +217,17 @@ class MatchingEngine:
     def _place(self, account: Account, request: NewOrderRequest) -> OrderView:
         self.rate_limiter.charge_order(account.account_id)
         try:
-            return entry.place(self._ledger, account, request).view()
+            return self._latest_view(entry.place(self._ledger, account, request))
         finally:
             self._ledger.take_outbox()
+
+    def _latest_view(self, order: Order) -> OrderView:
+        """The order as it is now. Every change of an order publishes its snapshot, so the last one this call
+        published is the order now (the same frozen view: an in-process caller need not translate it twice)."""
+        for event in reversed(self._ledger.outbox):
+            if type(event) is OrderTradeUpdate and event.order.order_id == order.order_id:
+                return event.order
+        return order.view()
 
     def new_orders_batch(self, account_id: int, batch: Sequence[Params]) -> list[OrderView | errors.ExchangeError]:
         """POST /fapi/v1/batchOrders (at most 5; -4082 otherwise): one result per item, order or error."""
@@ -250,7 +265,7 @@ class MatchingEngine:
     def _cancel(self, account: Account, ref: OrderRef) -> OrderView:
         order = account.find_order(ref.symbol, ref.order_id, ref.orig_client_order_id)
         try:
-            return entry.cancel(self._ledger, account, order).view()
+            return self._latest_view(entry.cancel(self._ledger, account, order))
         finally:
             self._ledger.take_outbox()
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from simexchange.core.frozen import quick_init
 from simexchange.core.orders import ZERO, OrderView
 
 # ACCOUNT_UPDATE reasons (field "m") the engine produces.
@@ -16,6 +17,7 @@ REASON_DEPOSIT = "DEPOSIT"
 REASON_WITHDRAW = "WITHDRAW"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderTradeUpdate:
     """ORDER_TRADE_UPDATE: an order changed (x = execution_type); trade fields are zero unless x is TRADE/CALCULATED."""
@@ -36,6 +38,7 @@ class OrderTradeUpdate:
     asks_notional: Decimal = ZERO
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BalanceChange:
     """One entry of ACCOUNT_UPDATE "B"."""
@@ -46,6 +49,7 @@ class BalanceChange:
     balance_change: Decimal  # "bc": change other than PnL and commission
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PositionChange:
     """One entry of ACCOUNT_UPDATE "P" (one-way mode: position_side BOTH, cross margin)."""
@@ -61,6 +65,7 @@ class PositionChange:
     position_side: str = "BOTH"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class AccountUpdate:
     """ACCOUNT_UPDATE: balances and positions that changed, and why (reason "m")."""

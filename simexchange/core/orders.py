@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
+from simexchange.core.frozen import quick_init
+
 ZERO: Final = Decimal(0)
 
 BUY: Final = "BUY"
@@ -37,6 +39,7 @@ CALCULATED: Final = "CALCULATED"  # liquidation fills
 OPEN_STATUSES: Final = frozenset({NEW, PARTIALLY_FILLED})
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderView:
     """An order as the REST API and the user-data stream show it, frozen at one moment."""

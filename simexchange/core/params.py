@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from simexchange.core import errors
+from simexchange.core.frozen import quick_init
 from simexchange.core.orders import CONDITIONAL_TYPES, LIMIT, MARKET, ORDER_TYPES, SIDES, TIME_IN_FORCES
 
 Params = Mapping[str, object]
@@ -19,6 +20,7 @@ _INTEGER = re.compile(r"^[0-9]{1,20}$")
 _INTEGER_RANGE = "^[0-9]{1,20}$"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NewOrderRequest:
     """POST /fapi/v1/order, validated for shape (filters and margin are checked by the engine)."""
@@ -46,6 +48,7 @@ class ModifyOrderRequest:
     orig_client_order_id: str | None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderRef:
     """An order named by id or client id within a symbol (cancel and query)."""

@@ -82,7 +82,9 @@ class RateLimiter:
     def charge_request(self, ip: str, weight: int) -> int:
         """Add `weight` to the IP's minute; return the used weight, or raise -1003 (429, then 418 when banned)."""
         now = self._clock()
-        state = self._ips.setdefault(ip, _IpState())
+        state = self._ips.get(ip)
+        if state is None:
+            state = self._ips[ip] = _IpState()
         if state.banned_until_ms > now:
             raise errors.ip_banned(state.banned_until_ms, -(-(state.banned_until_ms - now) // 1000))
         used = state.weight.current(now)
@@ -104,7 +106,9 @@ class RateLimiter:
     def charge_order(self, account_id: int) -> None:
         """Count one new (or modified) order; raise -1015 without counting it if a window is full."""
         now = self._clock()
-        state = self._accounts.setdefault(account_id, _AccountState())
+        state = self._accounts.get(account_id)
+        if state is None:  # not setdefault: that would build a state (and two windows) on every order
+            state = self._accounts[account_id] = _AccountState()
         in_10s = state.ten_seconds.current(now)
         in_1m = state.minute.current(now)
         if in_10s >= self.config.orders_per_10s:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from core.frozen import quick_init
 from core.money import ZERO
 
 
@@ -54,6 +55,7 @@ def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
     return target in ALLOWED_TRANSITIONS[current]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderState:
     """What we know of one order's progress."""
@@ -68,6 +70,7 @@ class OrderState:
         return self.quantity - self.filled_quantity
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderUpdate:
     """A report of the order's state from the exchange (stream event, REST query or our own request)."""

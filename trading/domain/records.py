@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from core.frozen import quick_init
 from core.money import ZERO
 
 from .client_ids import OrderOrigin
@@ -14,6 +15,7 @@ from .positions import Position, PositionChange
 from .types import OrderType, Side, TimeInForce
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderIntent:
     """An order a sub-account wants; validated and journaled before anything is sent."""
@@ -31,6 +33,7 @@ class OrderIntent:
     client_order_id: str | None = None  # given when a caller must know it in advance (replacements, retries)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JournaledOrder:
     """An order as committed: the intent plus its id and progress."""
@@ -52,6 +55,7 @@ class JournaledOrder:
     exchange_order_id: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FillReport:
     """An execution as the exchange (or a reconciliation) reports it, already routed to a sub-account."""
@@ -72,6 +76,7 @@ class FillReport:
     quote_asset: str = "USDT"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FillBooked:
     fill_id: int

@@ -47,6 +47,20 @@ class RecentKeys:
             self._keys.popitem(last=False)
 
 
+def order_events_split(events: list[UserEvent]) -> tuple[list[VenueTrade], list[tuple[str, OrderUpdate, str | None]]]:
+    """The executions among the events, and the order updates of our own orders (others': only fills matter)."""
+    trades: list[VenueTrade] = []
+    updates: list[tuple[str, OrderUpdate, str | None]] = []
+    for event in events:
+        if isinstance(event, OrderEvent):
+            if event.trade is not None:
+                trades.append(event.trade)
+            order = event.order
+            if client_id_parse(order.client_order_id) is not None:
+                updates.append((order.client_order_id, update_from(order), order.exchange_order_id))
+    return trades, updates
+
+
 class FillRouter:
     """Routes by the client id's sub-account code without a lookup; anything else goes to the house."""
 
@@ -70,11 +84,8 @@ class FillRouter:
 
     async def handle_batch(self, events: list[UserEvent]) -> None:
         """Events in arrival order; the fills among them are booked together in one transaction first."""
-        await self.book_many([event.trade for event in events if isinstance(event, OrderEvent) and event.trade])
-        updates: list[tuple[str, OrderUpdate, str | None]] = [
-            (event.order.client_order_id, update_from(event.order), event.order.exchange_order_id)
-                   for event in events if isinstance(event, OrderEvent)
-                   and client_id_parse(event.order.client_order_id) is not None]  # others: only fills matter
+        trades, updates = order_events_split(events)
+        await self.book_many(trades)
         if updates:
             await self.manager.apply_many(updates)
         for event in events:

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from core.frozen import quick_init
 from core.money import ZERO
 from trading.domain.instruments import InstrumentRules
 from trading.domain.orders import OrderStatus
 from trading.domain.types import OrderType, Side, TimeInForce
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     client_order_id: str
@@ -30,6 +32,7 @@ class OrderRequest:
     reduce_only: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class VenueOrder:
     """The exchange's view of one order."""
@@ -48,6 +51,7 @@ class VenueOrder:
     updated_ms: int = 0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class VenueTrade:
     """One execution of one of the account's orders; trade_key is `SYMBOL:tradeId`, unique per venue."""
@@ -93,11 +97,13 @@ class LeverageTier:
     cum: Decimal  # maintenance amount: maintenance margin = notional x ratio - cum
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Accepted:
     order: VenueOrder
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Rejected:
     reason: str
@@ -139,6 +145,7 @@ class Mark:
     time_ms: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderEvent:
     """ORDER_TRADE_UPDATE: the order's new state and, for executions, the trade."""

@@ -37,6 +37,9 @@ UNKNOWN_ORDER_CODES = (-2011, -2013)
 
 
 _SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
+# Enum member -> its text, by dict: an enum's .value is a Python-level property, read for every order.
+_SIDE_TEXT = {side: side.value for side in Side}
+_TYPE_TEXT = {order_type: order_type.value for order_type in OrderType}
 
 
 def venue_order(view: OrderView) -> VenueOrder:
@@ -105,7 +108,7 @@ def typed_request(engine: MatchingEngine, request: OrderRequest) -> NewOrderRequ
     """The request the engine would parse from order_params(request), built without the text; None when only
     the parser can say (malformed values, an error to report)."""
     return typed_new_order(
-        engine.books, symbol=request.symbol, side=request.side.value, order_type=request.order_type.value,
+        engine.books, symbol=request.symbol, side=_SIDE_TEXT[request.side], order_type=_TYPE_TEXT[request.order_type],
         quantity=request.quantity, price=request.price,
         time_in_force=str(request.time_in_force or "GTC") if request.order_type is OrderType.LIMIT else None,
         reduce_only=request.reduce_only, client_order_id=request.client_order_id)
@@ -125,6 +128,10 @@ class InProcessVenue:
         self.engine = engine
         self.account_id = account_id
         self._events = UserEventQueue()
+        # The last order event's snapshot and its translation: a place or cancel answers with the snapshot
+        # its own event carried, translated once.
+        self._last_view: OrderView | None = None
+        self._last_order: VenueOrder | None = None
         engine.events.subscribe(self._on_event, account_id=account_id)
         # This venue is the engine's consumer and never drains its bus: keep no copy of every event there.
         engine.events.stop_queueing()
@@ -140,6 +147,7 @@ class InProcessVenue:
 
     def _order_event(self, event: OrderTradeUpdate) -> OrderEvent:
         order = venue_order(event.order)
+        self._last_view, self._last_order = event.order, order
         trade = None
         if event.execution_type == "TRADE":
             trade = VenueTrade(
@@ -166,12 +174,17 @@ class InProcessVenue:
         except ExchangeError as error:
             return Rejected(error.msg, error.code)
 
+    def _answer(self, view: OrderView) -> VenueOrder:
+        if view is self._last_view and self._last_order is not None:
+            return self._last_order
+        return venue_order(view)
+
     async def place(self, request: OrderRequest) -> WriteOutcome:
         typed = typed_request(self.engine, request) if self.typed else None
         try:
             if typed is not None:
-                return Accepted(venue_order(self.engine.new_order_typed(self.account_id, typed)))
-            return Accepted(venue_order(self.engine.new_order(self.account_id, order_params(request))))
+                return Accepted(self._answer(self.engine.new_order_typed(self.account_id, typed)))
+            return Accepted(self._answer(self.engine.new_order(self.account_id, order_params(request))))
         except ExchangeError as error:
             return Rejected(error.msg, error.code)
 
@@ -189,8 +202,8 @@ class InProcessVenue:
         ref = typed_order_ref(engine.books, symbol=symbol, orig_client_order_id=client_order_id) if self.typed else None
         try:
             if ref is not None:
-                return Accepted(venue_order(engine.cancel_order_typed(self.account_id, ref)))
-            return Accepted(venue_order(engine.cancel_order(self.account_id, {
+                return Accepted(self._answer(engine.cancel_order_typed(self.account_id, ref)))
+            return Accepted(self._answer(engine.cancel_order(self.account_id, {
                 "symbol": symbol, "origClientOrderId": client_order_id})))
         except ExchangeError as error:
             return Rejected(error.msg, error.code)
