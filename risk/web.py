@@ -348,7 +348,8 @@ class RiskConsumer(LivePageConsumer):
     def panels_for(self, event: str) -> tuple[str, ...]:
         return RISK_EVENTS.get(event, ())
 
-    def render_panel(self, name: str, version: int | str, snapshot: bool) -> str:
+    def render_panel(self, name: str, version: int | str, snapshot: bool,
+                     shared: dict[str, Any] | None = None) -> str:
         if name == "status":
             context = panels.status_context()
             template = "trading/base_panels.html#status"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import time
@@ -29,6 +30,7 @@ from trading.web.shared_render import SHARED, VERSION_MARK, stamp
 logger = logging.getLogger(__name__)
 MIN_INTERVAL_S = 0.1  # at most 10 updates per second per panel
 TICK_S = 0.5
+OVERVIEW_SERIALS = itertools.count(1)
 RETRY_S = 1.0
 CLOSE_UNAUTHENTICATED, CLOSE_NOT_FOUND = 4401, 4404
 
@@ -101,10 +103,12 @@ class LivePageConsumer(AsyncWebsocketConsumer):
     def panels_for(self, event: str) -> tuple[str, ...]:
         return panels.panels_for_event(self.page, event)
 
-    def render_panel(self, name: str, version: int | str, snapshot: bool) -> str:
-        """Runs in a worker thread (database access)."""
+    def render_panel(self, name: str, version: int | str, snapshot: bool,
+                     shared: dict[str, Any] | None = None) -> str:
+        """Runs in a worker thread (database access). The socket checked the grant (connect, full refresh)."""
         return panels.panel_html(page=self.page, panel=name, user=self.user, sub_account_id=self.sub_account_id,
-                                 version=version, snapshot=snapshot, symbol=self.symbol)
+                                 version=version, snapshot=snapshot, symbol=self.symbol, granted=True,
+                                 shared=shared)
 
     def mark(self, names: tuple[str, ...] | list[str], fresh_after: float) -> None:
         for name in names:
@@ -132,7 +136,14 @@ class LivePageConsumer(AsyncWebsocketConsumer):
             key: tuple[Any, ...] = (self.page, name, self.sub_account_id, self.symbol, snapshot, self.user.pk)
         else:
             key = (self.page, name, self.sub_account_id, self.symbol, snapshot)
-        return await SHARED.render(key, fresh_after, lambda: self.render_panel(name, VERSION_MARK, snapshot))
+        shared = None
+        if self.page == "account" and name in panels.OVERVIEW_PANELS and self.sub_account_id is not None:
+            sub_account_id = self.sub_account_id
+            serial, shared = await SHARED.render(
+                (self.page, "overview", sub_account_id), fresh_after,
+                lambda: (next(OVERVIEW_SERIALS), panels.live_overview_context(sub_account_id=sub_account_id)))
+            key = (*key, serial)  # HTML is shared only by sockets that got the same figures
+        return await SHARED.render(key, fresh_after, lambda: self.render_panel(name, VERSION_MARK, snapshot, shared))
 
     async def _flusher(self) -> None:
         """Starts a render of each dirty panel as soon as its interval allows and sends each the moment it is

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import NotFound
-from trading.models import Instrument
+from trading.models import Instrument, SubAccount
 from trading.selectors import (
     algo_run_list,
     engine_status_read,
@@ -72,25 +72,42 @@ def status_context(clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
     return {"engine": engine, "engine_ok": engine["status"] == "running"}
 
 
-def account_context(*, user: Any, sub_account_id: int, panel: str | None = None) -> dict[str, Any]:
-    """Everything the account page shows (or just what `panel` needs)."""
-    sub_account = subaccount_get_visible(user=user, sub_account_id=sub_account_id)
-    context: dict[str, Any] = {"sub_account": sub_account}
-    if panel in (None, "summary", "positions"):
-        (overview, risk), = with_risk([subaccount_overview(sub_account=sub_account)])
-        liquidation = risk.liquidation_prices if risk is not None else {}
-        context.update({"overview": overview, "risk": risk, "leverage": leverage(overview),
-                        "position_rows": [(p, liquidation.get(p.symbol)) for p in overview.positions]})
+OVERVIEW_PANELS = frozenset({"summary", "positions"})  # the same figures: the live sockets compute them once
+
+
+def overview_context(*, sub_account: SubAccount) -> dict[str, Any]:
+    """What the summary and positions panels show: balances, PnL, positions and the risk engine's view."""
+    (overview, risk), = with_risk([subaccount_overview(sub_account=sub_account)])
+    liquidation = risk.liquidation_prices if risk is not None else {}
+    return {"overview": overview, "risk": risk, "leverage": leverage(overview),
+            "position_rows": [(p, liquidation.get(p.symbol)) for p in overview.positions]}
+
+
+def live_overview_context(*, sub_account_id: int) -> dict[str, Any]:
+    """For the live sockets, which checked the grant on connect and re-check it on each full refresh."""
+    return overview_context(sub_account=SubAccount.objects.get(pk=sub_account_id))
+
+
+def account_context(*, user: Any, sub_account_id: int, panel: str | None = None,
+                    granted: bool = False) -> dict[str, Any]:
+    """Everything the account page shows (or just what `panel` needs). `granted`: the caller has checked the
+    user's grant on this sub-account (a live socket), so the lists need no sub-account row."""
+    context: dict[str, Any] = {}
+    if not granted or panel is None or panel in OVERVIEW_PANELS:
+        sub_account = subaccount_get_visible(user=user, sub_account_id=sub_account_id)
+        context["sub_account"] = sub_account
+        if panel is None or panel in OVERVIEW_PANELS:
+            context.update(overview_context(sub_account=sub_account))
     if panel in (None, "orders"):
-        context["orders"] = list(order_list(sub_account_id=sub_account.pk, open_only=True)[:50])
+        context["orders"] = list(order_list(sub_account_id=sub_account_id, open_only=True)[:50])
     if panel in (None, "algos"):
-        context["algos"] = [_with_progress(run) for run in algo_run_list(sub_account_ids=[sub_account.pk])[:20]]
+        context["algos"] = [_with_progress(run) for run in algo_run_list(sub_account_ids=[sub_account_id])[:20]]
     if panel in (None, "fills"):
-        context["fills"] = list(fill_list(sub_account_id=sub_account.pk)[:30])
+        context["fills"] = list(fill_list(sub_account_id=sub_account_id)[:30])
     if panel in (None, "ledger"):
-        context["ledger"] = list(ledger_list(sub_account_id=sub_account.pk)[:30])
+        context["ledger"] = list(ledger_list(sub_account_id=sub_account_id)[:30])
     if panel in (None, "equity"):
-        context["equity_svg"] = equity_svg(equity_curve(sub_account_id=sub_account.pk))
+        context["equity_svg"] = equity_svg(equity_curve(sub_account_id=sub_account_id))
     return context
 
 
@@ -216,13 +233,17 @@ def equity_svg(curve: list[tuple[Any, Decimal]], width: int = 600, height: int =
 
 
 def panel_html(*, page: str, panel: str, user: Any, sub_account_id: int | None, version: int | str,
-               snapshot: bool, symbol: str | None = None) -> str:
-    """One panel as an out-of-band fragment, carrying its version for the page's gap check."""
-    if panel == "status":
+               snapshot: bool, symbol: str | None = None, granted: bool = False,
+               shared: dict[str, Any] | None = None) -> str:
+    """One panel as an out-of-band fragment, carrying its version for the page's gap check. `shared`: figures
+    computed once for several panels (never modified here); `granted`: see account_context."""
+    if shared is not None:
+        context = dict(shared)
+    elif panel == "status":
         context = status_context()
     elif page == "account":
         assert sub_account_id is not None  # noqa: S101 - the consumer resolves it on connect
-        context = account_context(user=user, sub_account_id=sub_account_id, panel=panel)
+        context = account_context(user=user, sub_account_id=sub_account_id, panel=panel, granted=granted)
     elif page == "desk":
         context = desk_context(user=user)
     elif panel == "chart":

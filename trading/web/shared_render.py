@@ -19,11 +19,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 
 VERSION_MARK = "__pms_version__"  # rendered in place of the version; each socket substitutes its own
 SEEN_EVENTS_KEPT = 4096
+T = TypeVar("T")
 RENDERS_KEPT = 2048
 # Renders are mostly Python (templates, ORM) under one GIL: a few threads overlap the database round trips,
 # more would only interleave CPU work so that every panel of a change arrives late instead of the first early.
@@ -37,7 +39,7 @@ def stamp(html: str, version: int) -> str:
 @dataclass(slots=True)
 class _Render:
     started: float
-    task: asyncio.Task[str]
+    task: asyncio.Task[Any]
 
 
 class SharedRenders:
@@ -63,7 +65,8 @@ class SharedRenders:
     def now(self) -> float:
         return self._clock()
 
-    async def render(self, key: Hashable, fresh_after: float, render: Callable[[], str]) -> str:
+    async def render(self, key: Hashable, fresh_after: float, render: Callable[[], T]) -> T:
+        """The result of `render` (HTML, or figures several panels share), run at most once per change."""
         loop = asyncio.get_running_loop()
         entry = self._renders.get(key)
         if entry is None or entry.started < fresh_after or entry.task.get_loop() is not loop:
@@ -75,9 +78,10 @@ class SharedRenders:
             if len(self._renders) > RENDERS_KEPT:
                 self._renders.pop(next(iter(self._renders)))
         # shield: a socket that closes while waiting must not cancel the render the others wait for
-        return await asyncio.shield(entry.task)
+        result: T = await asyncio.shield(entry.task)
+        return result
 
-    def _forget_failed(self, key: Hashable, task: asyncio.Task[str]) -> None:
+    def _forget_failed(self, key: Hashable, task: asyncio.Task[Any]) -> None:
         if (task.cancelled() or task.exception() is not None) and (entry := self._renders.get(key)) is not None \
                 and entry.task is task:
             del self._renders[key]
