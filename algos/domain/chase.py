@@ -50,6 +50,7 @@ class ChaseDecision:
 HOLD = ChaseDecision(ChaseAction.HOLD)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ChaseParams:
     """What to chase. The offset is in ticks away from the touch, on the passive side.

@@ -99,7 +99,8 @@ class ChaseRunner:
                 self.state, decision = chase_on_quote(self.state, self.params, *quote, now, reprice_allowed=allowed)
                 if governor is not None and decision.action is ChaseAction.REPRICE:
                     governor.take(now)
-                await self._act(decision)
+                if decision.action is not ChaseAction.HOLD:  # most quotes: no coroutine for nothing to do
+                    await self._act(decision)
                 quote, self._latest = self._latest, None
         finally:
             self._busy = False

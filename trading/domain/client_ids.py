@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from core.frozen import quick_init
+
 MAX_LENGTH = 32
 PREFIX = "PMS"
 SUB_CODE_LENGTH = 8
@@ -36,6 +38,7 @@ _PATTERN = re.compile(
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ClientOrderId:
     sub_account_code: str
@@ -53,6 +56,15 @@ def client_id_make(sub_account_code: str, origin: OrderOrigin, unique: str) -> s
     if not UNIQUE_PART.match(unique):
         raise ValueError(f"id part must be 1-{MAX_UNIQUE_LENGTH} characters of A-Za-z0-9, got {unique!r}")
     return str(ClientOrderId(sub_account_code, OrderOrigin(origin), unique))
+
+
+_ORIGIN_CODES = frozenset(origin.value for origin in OrderOrigin)
+
+
+def client_id_is_ours(client_order_id: str) -> bool:
+    """client_id_parse(...) is not None, without building the parts (asked of every order event)."""
+    match = _PATTERN.match(client_order_id)
+    return match is not None and match["type"] in _ORIGIN_CODES
 
 
 def client_id_parse(client_order_id: str) -> ClientOrderId | None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from core.frozen import quick_init
 from core.money import ZERO
 
 from .types import Side
@@ -19,6 +20,7 @@ class PositionChangeKind(StrEnum):
     FLIPPED = "flipped"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Fill:
     """One execution as booked: the quantity is positive, the side gives its direction."""
@@ -42,6 +44,7 @@ class Fill:
         return self.quantity * self.side.sign
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Position:
     """Signed quantity (long > 0), average entry of the open quantity, realized PnL and fees so far."""
@@ -67,6 +70,7 @@ class Position:
         return abs(self.quantity) * mark_price
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PositionChange:
     """What one fill did to a position."""

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from core.clock import SYSTEM_CLOCK, Clock, ms_to_datetime
 from core.errors import VenueUnavailable
-from trading.domain.client_ids import client_id_parse
+from trading.domain.client_ids import client_id_is_ours, client_id_parse
 from trading.domain.orders import OrderUpdate
 from trading.domain.records import FillBooked, FillReport
 from trading.engine.hooks import EventSink, discard_events
@@ -56,7 +56,7 @@ def order_events_split(events: list[UserEvent]) -> tuple[list[VenueTrade], list[
             if event.trade is not None:
                 trades.append(event.trade)
             order = event.order
-            if client_id_parse(order.client_order_id) is not None:
+            if client_id_is_ours(order.client_order_id):
                 updates.append((order.client_order_id, update_from(order), order.exchange_order_id))
     return trades, updates
 

@@ -70,6 +70,7 @@ class VenueTrade:
     time_ms: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class VenuePosition:
     symbol: str
@@ -79,6 +80,7 @@ class VenuePosition:
     unrealized_pnl: Decimal = ZERO
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class VenueBalance:
     asset: str
@@ -122,6 +124,7 @@ class Ambiguous:
 WriteOutcome = Accepted | Rejected | Ambiguous
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Quote:
     symbol: str
@@ -156,6 +159,7 @@ class OrderEvent:
     event_ms: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class AccountEvent:
     """ACCOUNT_UPDATE: balances and only the positions that changed."""

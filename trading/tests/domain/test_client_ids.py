@@ -8,7 +8,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from trading.domain.client_ids import OrderOrigin, client_id_make, client_id_parse, encode_base62
+from trading.domain.client_ids import (
+    OrderOrigin,
+    client_id_is_ours,
+    client_id_make,
+    client_id_parse,
+    encode_base62,
+)
 
 # Written out independently of the module under test.
 BINANCE_CHARSET = re.compile(r"[.A-Z:/a-z0-9_-]+")
@@ -130,6 +136,14 @@ def test_an_id_with_anything_appended_is_refused(sub: str, origin: OrderOrigin, 
 )
 def test_anything_not_in_our_format_parses_to_none(foreign_id: str) -> None:
     assert client_id_parse(foreign_id) is None
+    assert not client_id_is_ours(foreign_id)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.one_of(st.text(max_size=40), st.from_regex(OURS, fullmatch=True),
+                      st.from_regex(r"PMS[a-z0-9]{8}_[A-Z]{3}_[A-Za-z0-9]{1,16}", fullmatch=True)))
+def test_is_ours_says_exactly_what_parsing_says(text: str) -> None:
+    assert client_id_is_ours(text) == (client_id_parse(text) is not None)
 
 
 def test_the_longest_id_is_exactly_32_characters() -> None:
