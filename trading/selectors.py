@@ -170,29 +170,26 @@ TRADING_STATE = {SubAccount.Status.ACTIVE: "ACTIVE", SubAccount.Status.FROZEN: "
                  SubAccount.Status.CLOSED: "HALTED"}
 
 
+def _position_view(row: VirtualPosition, l1s: dict[str, L1]) -> PositionView:
+    mark = _mark_of(l1s.get(row.symbol))
+    return PositionView(
+        symbol=row.symbol, quantity=row.quantity, average_entry=row.average_entry, mark_price=mark,
+        unrealized_pnl=None if mark is None else (mark - row.average_entry) * row.quantity,
+        realized_pnl=row.realized_pnl, fees=row.fees, notional=None if mark is None else abs(row.quantity) * mark)
+
+
 def position_views(*, sub_account_id: int, l1s: dict[str, L1] | None = None) -> list[PositionView]:
     """Open positions with the cached mark, unrealized PnL and notional (None when no price is cached)."""
     rows = list(VirtualPosition.objects.filter(sub_account_id=sub_account_id).exclude(quantity=0).order_by("symbol"))
     if l1s is None:
         l1s = market_l1_many(symbols=[row.symbol for row in rows])
-    views = []
-    for row in rows:
-        mark = _mark_of(l1s.get(row.symbol))
-        views.append(PositionView(
-            symbol=row.symbol, quantity=row.quantity, average_entry=row.average_entry, mark_price=mark,
-            unrealized_pnl=None if mark is None else (mark - row.average_entry) * row.quantity,
-            realized_pnl=row.realized_pnl, fees=row.fees, notional=None if mark is None else abs(row.quantity) * mark))
-    return views
+    return [_position_view(row, l1s) for row in rows]
 
 
-def subaccount_overview(*, sub_account: SubAccount, l1s: dict[str, L1] | None = None) -> SubAccountOverview:
-    """Equity = ledger balance + unrealized PnL at the cached marks; margin ratio = notional / equity."""
-    positions = position_views(sub_account_id=sub_account.pk, l1s=l1s)
-    balance = subaccount_balance(sub_account_id=sub_account.pk)
+def _overview(sub_account: SubAccount, positions: list[PositionView], balance: Decimal,
+              realized: Decimal) -> SubAccountOverview:
     unrealized = sum((p.unrealized_pnl for p in positions if p.unrealized_pnl is not None), ZERO)
     notional = sum((p.notional for p in positions if p.notional is not None), ZERO)
-    realized = VirtualPosition.objects.filter(sub_account_id=sub_account.pk).aggregate(
-        total=Sum("realized_pnl"))["total"] or ZERO
     equity = balance + unrealized
     return SubAccountOverview(
         id=sub_account.pk, name=sub_account.name, status=sub_account.status,
@@ -202,12 +199,30 @@ def subaccount_overview(*, sub_account: SubAccount, l1s: dict[str, L1] | None = 
         prices_missing=tuple(p.symbol for p in positions if p.mark_price is None))
 
 
+def subaccount_overview(*, sub_account: SubAccount, l1s: dict[str, L1] | None = None) -> SubAccountOverview:
+    """Equity = ledger balance + unrealized PnL at the cached marks; margin ratio = notional / equity."""
+    positions = position_views(sub_account_id=sub_account.pk, l1s=l1s)
+    realized = VirtualPosition.objects.filter(sub_account_id=sub_account.pk).aggregate(
+        total=Sum("realized_pnl"))["total"] or ZERO
+    return _overview(sub_account, positions, subaccount_balance(sub_account_id=sub_account.pk), realized)
+
+
 def subaccount_overview_list(*, user: Any) -> list[SubAccountOverview]:
+    """Every visible sub-account's overview in four queries, however many sub-accounts (the desk page)."""
     sub_accounts = list(subaccount_list_visible(user=user))
-    symbols = VirtualPosition.objects.filter(sub_account__in=sub_accounts).exclude(quantity=0).values_list(
-        "symbol", flat=True)
-    l1s = market_l1_many(symbols=symbols)
-    return [subaccount_overview(sub_account=sub_account, l1s=l1s) for sub_account in sub_accounts]
+    ids = [sub_account.pk for sub_account in sub_accounts]
+    rows = list(VirtualPosition.objects.filter(sub_account_id__in=ids).order_by("symbol"))
+    l1s = market_l1_many(symbols={row.symbol for row in rows if row.quantity != 0})
+    open_by_sub: dict[int, list[PositionView]] = {}
+    realized: dict[int, Decimal] = {}
+    for row in rows:
+        realized[row.sub_account_id] = realized.get(row.sub_account_id, ZERO) + row.realized_pnl
+        if row.quantity != 0:
+            open_by_sub.setdefault(row.sub_account_id, []).append(_position_view(row, l1s))
+    balances = dict(LedgerEntry.objects.filter(sub_account_id__in=ids, asset="USDT").values(
+        "sub_account_id").annotate(total=Sum("amount")).values_list("sub_account_id", "total"))
+    return [_overview(sub_account, open_by_sub.get(sub_account.pk, []), balances.get(sub_account.pk) or ZERO,
+                      realized.get(sub_account.pk, ZERO)) for sub_account in sub_accounts]
 
 
 def order_list(*, sub_account_id: int, status: str | None = None, symbol: str | None = None,
@@ -248,14 +263,16 @@ def algo_run_list(*, sub_account_ids: Iterable[int], status: str | None = None,
 
 
 def equity_curve(*, sub_account_id: int, points: int = 200) -> list[tuple[datetime, Decimal]]:
-    """Ledger balance after each entry (realized: deposits, PnL, fees), the last `points` of them, oldest first."""
-    entries = list(LedgerEntry.objects.filter(sub_account_id=sub_account_id).order_by("created_at", "id")
-                   .values_list("created_at", "amount"))
-    curve, running = [], ZERO
-    for created_at, amount in entries:
+    """Ledger balance after each entry (realized: deposits, PnL, fees), the last `points` of them, oldest first.
+    Reads only those entries and the total: a sub-account that trades all day has tens of thousands."""
+    entries = LedgerEntry.objects.filter(sub_account_id=sub_account_id)
+    last = list(entries.order_by("-created_at", "-id").values_list("created_at", "amount")[:points])
+    running = (entries.aggregate(total=Sum("amount"))["total"] or ZERO) - sum((a for _, a in last), ZERO)
+    curve = []
+    for created_at, amount in reversed(last):
         running += amount
         curve.append((created_at, running))
-    return curve[-points:]
+    return curve
 
 
 def engine_status_read(*, redis_url: str | None = None, now_ms: int) -> dict[str, Any]:
