@@ -201,6 +201,7 @@ class Fill(models.Model):
     class Meta:
         ordering = ["-executed_at"]
         indexes = [models.Index(fields=["sub_account", "symbol", "executed_at"]),
+                   models.Index(fields=["sub_account", "executed_at"], name="fill_sub_account_recent"),  # pages
                    models.Index(fields=["client_order_id"], name="fill_client_order_id")]
         constraints = [
             models.UniqueConstraint(fields=["trade_key"], name="fill_trade_key_unique"),
