@@ -17,11 +17,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import AppError
-from risk.domain.limits import SubAccountLimits, limit_errors
+from risk.domain.limits import GlobalLimits, SubAccountLimits, global_limit_errors, limit_errors
 from risk.domain.states import ScopeKind
 from risk.models import BreachRecord, RiskLimit, TradingStateRecord, known_symbols
-from risk.services import LIMIT_FIELDS, risk_limit_set
-from risk.web import breaker_act, limits_values, risk_views, scope_parse, visible_ids
+from risk.selectors import global_limits
+from risk.services import GLOBAL_LIMIT_FIELDS, LIMIT_FIELDS, global_limit_set, risk_limit_set
+from risk.web import (
+    breaker_act,
+    global_limits_check,
+    global_limits_values,
+    limits_values,
+    risk_views,
+    scope_parse,
+    visible_ids,
+)
 from trading.api.actions import actor_label
 from trading.api.serializers import DecimalString
 from trading.api.views import ERRORS, READ_ERRORS
@@ -99,6 +108,37 @@ class LimitsSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return merged
+
+
+class GlobalLimitsSerializer(serializers.Serializer):
+    """The desk's limits across sub-accounts; null (or absent on PUT) means no limit."""
+
+    max_symbol_net_notional = DecimalString(required=False, allow_null=True,
+                                            help_text="USDT of |Σ sub-account quantities| x mark, per symbol")
+    max_total_notional = DecimalString(required=False, allow_null=True,
+                                       help_text="USDT over every sub-account and symbol")
+    per_symbol_net_notional = serializers.DictField(
+        child=DecimalString(), required=False,
+        help_text='USDT per symbol, replacing max_symbol_net_notional there, e.g. {"BTCUSDT": "2000000"}')
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(GLOBAL_LIMIT_FIELDS)) if isinstance(self.initial_data,
+                                                                                          dict) else []
+        if unknown:
+            raise serializers.ValidationError(
+                {name: f"unknown limit; expected one of {', '.join(GLOBAL_LIMIT_FIELDS)}" for name in unknown})
+        values: dict[str, Any] = {"max_symbol_net_notional": _plain(attrs.get("max_symbol_net_notional")),
+                                  "max_total_notional": _plain(attrs.get("max_total_notional")),
+                                  "per_symbol_net_notional": {}}
+        for symbol, amount in (attrs.get("per_symbol_net_notional") or {}).items():
+            name = symbol.strip().upper()
+            if name in values["per_symbol_net_notional"]:
+                raise serializers.ValidationError({"per_symbol_net_notional": f"{name} is given twice"})
+            values["per_symbol_net_notional"][name] = _plain(amount)
+        errors = global_limit_errors(GlobalLimits(**values), known_symbols=known_symbols())
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
 
 
 def _plain(value: Any) -> Any:
@@ -191,6 +231,27 @@ class RiskLimitApi(APIView):
         return Response(LimitsSerializer(limits_values(row)).data)
 
 
+class RiskGlobalLimitApi(APIView):
+    write_scope = "risk"
+
+    @extend_schema(responses={200: GlobalLimitsSerializer, **READ_ERRORS}, operation_id="risk_limits_global_read",
+                   description="The desk's limits across sub-accounts (anyone signed in may read them).")
+    def get(self, request: Request) -> Response:
+        return Response(GlobalLimitsSerializer(global_limits_values(global_limits())).data)
+
+    @extend_schema(request=GlobalLimitsSerializer, responses={200: GlobalLimitsSerializer, **ERRORS},
+                   operation_id="risk_limits_global_replace",
+                   description="Replace every desk limit (an absent field means no limit); audited, and the engine "
+                               "applies them at once. Staff only. Refused values change nothing.")
+    def put(self, request: Request) -> Response:
+        global_limits_check(user=request.user)
+        if not isinstance(request.data, dict):
+            raise AppError("send a JSON object of limits", code="invalid")
+        values = _valid(GlobalLimitsSerializer(data=request.data))
+        row = global_limit_set(values=values, actor=actor_label(request.user, request.auth))
+        return Response(GlobalLimitsSerializer(global_limits_values(row.to_domain())).data)
+
+
 @extend_schema(parameters=[OpenApiParameter("sub_account", int, description="only this sub-account")],
                responses={200: BreachOut(many=True), **READ_ERRORS})
 class BreachListApi(generics.ListAPIView):
@@ -250,6 +311,7 @@ app_name = "risk_api"
 urlpatterns = [
     path("risk/", RiskStatusApi.as_view(), name="status"),
     path("risk/limits/<int:sub_account_id>/", RiskLimitApi.as_view(), name="limits"),
+    path("risk/limits/global/", RiskGlobalLimitApi.as_view(), name="limits-global"),
     path("risk/breaches/", BreachListApi.as_view(), name="breaches"),
     path("risk/breakers/", BreakerListApi.as_view(), name="breakers"),
     path("risk/breakers/trip/", breaker_api("trip").as_view(), name="breaker-trip"),

@@ -35,6 +35,7 @@ STATES_CHANNEL = "pms_risk_states"  # NOTIFY payload: "<scope_kind>:<scope_key>"
 LIMIT_FIELDS = ("max_position_notional", "max_total_notional", "max_leverage", "max_open_orders",
                 "max_orders_per_minute", "max_order_notional", "max_daily_loss", "max_drawdown_pct",
                 "rapid_drawdown_pct", "allowed_symbols", "price_band_pct")
+GLOBAL_LIMIT_FIELDS = ("max_symbol_net_notional", "max_total_notional", "per_symbol_net_notional")
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -67,12 +68,22 @@ def risk_limit_set(*, sub_account_id: int, values: Mapping[str, Any], actor: Act
     return row
 
 
+def _amounts_as_text(raw: Any) -> Any:
+    """Per-symbol amounts are stored as JSON strings ("2000000"), never floats; anything else is left to clean()."""
+    if not isinstance(raw, Mapping):
+        return raw
+    return {str(symbol): format(value, "f") if isinstance(value, Decimal) else value for symbol, value in raw.items()}
+
+
 @transaction.atomic
 def global_limit_set(*, values: Mapping[str, Any], actor: Actor, clock: Clock = SYSTEM_CLOCK) -> GlobalRiskLimit:
+    """Change the desk's limits (the fields given), validated as the admin does; refused values change nothing."""
+    unknown = sorted(set(values) - set(GLOBAL_LIMIT_FIELDS))
+    if unknown:
+        raise AppError(f"unknown limit field(s): {', '.join(unknown)}; expected {', '.join(GLOBAL_LIMIT_FIELDS)}")
     row = GlobalRiskLimit.objects.select_for_update().filter(name="desk").first() or GlobalRiskLimit(name="desk")
-    for name in ("max_symbol_net_notional", "max_total_notional", "per_symbol_net_notional"):
-        if name in values:
-            setattr(row, name, values[name])
+    for name, value in values.items():
+        setattr(row, name, _amounts_as_text(value) if name == "per_symbol_net_notional" else value)
     try:
         row.full_clean()
     except ValidationError as exc:

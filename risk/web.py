@@ -14,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import redis
-from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -26,11 +25,19 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import SYSTEM_CLOCK
 from core.errors import AppError, NotFound
-from risk.domain.limits import SubAccountLimits, limit_errors
+from risk.domain.limits import GlobalLimits, money
 from risk.domain.states import GLOBAL, Scope, ScopeKind, TradingState, algo_scope, sub_account_scope
-from risk.models import BreachRecord, RiskLimit, TradingStateRecord, known_symbols
-from risk.selectors import subaccount_margin
-from risk.services import LIMIT_FIELDS, breaker_reset, breaker_trip, risk_limit_set
+from risk.forms import DESK_LIMITS, GlobalLimitForm, LimitForm, overrides_text
+from risk.models import BreachRecord, GlobalRiskLimit, RiskLimit, TradingStateRecord
+from risk.selectors import global_limits, subaccount_margin
+from risk.services import (
+    GLOBAL_LIMIT_FIELDS,
+    LIMIT_FIELDS,
+    breaker_reset,
+    breaker_trip,
+    global_limit_set,
+    risk_limit_set,
+)
 from risk.snapshots import snapshot_data, snapshot_key
 from trading.api.actions import actor_label
 from trading.consumers import LivePageConsumer
@@ -206,42 +213,34 @@ def limits_values(row: RiskLimit | None) -> dict[str, Any]:
             for name in LIMIT_FIELDS}
 
 
+def global_limits_check(*, user: Any) -> None:
+    """The desk's limits bind every sub-account: anyone signed in may read them, only staff may change them."""
+    if not _staff(user):
+        raise PermissionDenied("only staff may change the desk limits: they bind every sub-account")
+
+
+def global_limits_values(limits: GlobalLimits) -> dict[str, Any]:
+    return {"max_symbol_net_notional": limits.max_symbol_net_notional,
+            "max_total_notional": limits.max_total_notional,
+            "per_symbol_net_notional": dict(sorted(limits.per_symbol_net_notional.items()))}
+
+
+def _amount_text(value: Decimal | None) -> str | None:
+    """An amount as a form field shows it: "2000000", not "2000000.000000000000000000" or "2E+6"."""
+    return None if value is None else format(value.normalize(), "f")
+
+
+def desk_limit_rows(limits: GlobalLimits) -> list[dict[str, str]]:
+    """The desk limits as the panel lists them; an empty value (no limit) is shown as "—"."""
+    shown = {name: money(value) if value is not None else "" for name, value in (
+        ("max_symbol_net_notional", limits.max_symbol_net_notional), ("max_total_notional", limits.max_total_notional))}
+    shown["per_symbol_net_notional"] = ", ".join(
+        f"{symbol} {money(value)}" for symbol, value in sorted(limits.per_symbol_net_notional.items()))
+    return [{"name": name, "label": label, "unit": unit, "value": shown[name]}
+            for name, (label, unit) in DESK_LIMITS.items()]
+
+
 # -- the page ------------------------------------------------------------------------------------------------
-
-class LimitForm(forms.Form):
-    """Every limit is optional (empty: no limit); the domain's rules say what to change."""
-
-    max_position_notional = forms.DecimalField(required=False, max_digits=38, decimal_places=18,
-                                               help_text="USDT per symbol, counting working orders")
-    max_total_notional = forms.DecimalField(required=False, max_digits=38, decimal_places=18,
-                                            help_text="USDT over every symbol")
-    max_order_notional = forms.DecimalField(required=False, max_digits=38, decimal_places=18,
-                                            help_text="USDT per order")
-    max_leverage = forms.DecimalField(required=False, max_digits=38, decimal_places=18)
-    max_open_orders = forms.IntegerField(required=False)
-    max_orders_per_minute = forms.IntegerField(required=False, help_text="beyond it the sub-account is halted")
-    max_daily_loss = forms.DecimalField(required=False, max_digits=38, decimal_places=18,
-                                        help_text="USDT below the day's opening equity: reducing")
-    max_drawdown_pct = forms.DecimalField(required=False, max_digits=38, decimal_places=18, label="Max drawdown (%)")
-    rapid_drawdown_pct = forms.DecimalField(required=False, max_digits=38, decimal_places=18,
-                                            label="Rapid drawdown (%)", help_text="within 10 minutes: halts")
-    price_band_pct = forms.DecimalField(required=False, max_digits=38, decimal_places=18, label="Price band (%)")
-    allowed_symbols = forms.CharField(required=False, help_text="comma-separated; empty allows every symbol")
-
-    def clean_allowed_symbols(self) -> list[str]:
-        raw = str(self.cleaned_data.get("allowed_symbols") or "")
-        return sorted({part.strip().upper() for part in raw.split(",") if part.strip()})
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if self.errors:
-            return data
-        limits = SubAccountLimits(**{name: data.get(name) for name in LIMIT_FIELDS if name != "allowed_symbols"},
-                                  allowed_symbols=frozenset(data.get("allowed_symbols") or ()))
-        for name, message in limit_errors(limits, known_symbols=known_symbols()).items():
-            self.add_error(name, message)
-        return data
-
 
 def _staff(user: Any) -> bool:
     return bool(getattr(user, "is_staff", False))
@@ -263,6 +262,7 @@ def page_context(*, user: Any, panel: str | None = None) -> dict[str, Any]:
     if panel in (None, "risk-limits"):
         limits = {row.sub_account_id: row for row in RiskLimit.objects.filter(sub_account__in=subs)}
         context["limit_rows"] = [{"sub": s, "limits": limits.get(s.pk)} for s in subs]
+        context["desk_limits"] = desk_limit_rows(global_limits())
     if panel in (None, "risk-breaches"):
         context["breaches"] = breaches_visible(user=user)
     return context
@@ -298,6 +298,35 @@ def limit_form(request: HttpRequest, sub_account_id: int) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def global_limit_form(request: HttpRequest) -> HttpResponse:
+    """Staff only. GET: the form with the desk's limits. POST: save (the panel shows the new values), or show the
+    form again with what to change."""
+    try:
+        global_limits_check(user=request.user)
+    except PermissionDenied as exc:
+        return render(request, "trading/flash.html", {"message": str(exc), "css": "error"}, status=403)
+    saved = False
+    if request.method == "POST":
+        form = GlobalLimitForm(request.POST, instance=GlobalRiskLimit(name="desk"))
+        if form.is_valid():
+            values = {name: form.cleaned_data[name] for name in GLOBAL_LIMIT_FIELDS}
+            try:
+                global_limit_set(values=values, actor=actor_label(request.user))
+                saved = True
+            except AppError as exc:
+                form.add_error(None, exc.user_message)
+    else:
+        current = global_limits_values(global_limits())
+        form = GlobalLimitForm(initial={name: overrides_text(value) if isinstance(value, dict) else _amount_text(value)
+                                        for name, value in current.items()})
+    context: dict[str, Any] = {"form": form, "saved": saved, "is_staff": True, "desk_oob": saved}
+    if saved:  # the panel's values are swapped in beside the form
+        context["desk_limits"] = desk_limit_rows(global_limits())
+    return render(request, "risk/risk.html#global-limit-form", context)
+
+
+@login_required
 @require_POST
 def breaker_form(request: HttpRequest, action: str) -> HttpResponse:
     """Trip or reset one scope (a reason is required); the kill switch is the global scope's trip."""
@@ -322,6 +351,7 @@ def breaker_form(request: HttpRequest, action: str) -> HttpResponse:
 urlpatterns = [
     path("risk/", risk_page, name="page"),
     path("risk/limits/<int:sub_account_id>/", limit_form, name="limit-form"),
+    path("risk/limits/global/", global_limit_form, name="global-limit-form"),
     path("risk/breakers/<str:action>/", breaker_form, name="breaker"),
 ]
 app_name = "risk"

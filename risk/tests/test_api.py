@@ -11,7 +11,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from core.clock import SYSTEM_CLOCK
-from risk.models import RiskLimit, TradingStateRecord
+from risk.api import RiskGlobalLimitApi, RiskLimitApi
+from risk.models import GlobalRiskLimit, RiskLimit, TradingStateRecord
+from risk.services import risk_changes_notify
 from risk.snapshots import snapshot_key
 from trading.models import AuditLog
 from trading.tests.api.conftest import _fresh_throttle_history, client_for, desk  # noqa: F401 - fixtures
@@ -166,3 +168,73 @@ def test_breakers_outside_the_grants_answer_404_and_bad_scopes_say_what_is_expec
     bad = client.post("/api/v1/risk/breakers/trip/", {"scope": "desk", "reason": "x"}, format="json")
     assert bad.status_code == 400 and "scope" in bad.json()["message"]
     assert not TradingStateRecord.objects.exists()
+
+
+def test_anyone_signed_in_reads_the_desk_limits_with_amounts_as_strings(desk, client_for):  # noqa: F811
+    client = client_for(desk["bob"])
+    assert client.get("/api/v1/risk/limits/global/").json() == {
+        "max_symbol_net_notional": None, "max_total_notional": None, "per_symbol_net_notional": {}}
+    GlobalRiskLimit.objects.create(name="desk", max_total_notional=D("2500000"),
+                                   per_symbol_net_notional={"BTCUSDT": "1000000"})
+
+    body = client.get("/api/v1/risk/limits/global/").json()
+
+    assert body == {"max_symbol_net_notional": None, "max_total_notional": "2500000",
+                    "per_symbol_net_notional": {"BTCUSDT": "1000000"}}
+
+
+def test_staff_replace_the_desk_limits_and_the_change_is_audited_and_sent_to_the_engine(
+        desk, client_for, django_capture_on_commit_callbacks):  # noqa: F811
+    staff = User.objects.create_user("sam", password="sam-password-1", is_staff=True)
+    client = client_for(staff)
+    url = "/api/v1/risk/limits/global/"
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.put(url, {"max_symbol_net_notional": "1000000", "max_total_notional": "3000000",
+                                    "per_symbol_net_notional": {"btcusdt": "2000000"}}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"max_symbol_net_notional": "1000000", "max_total_notional": "3000000",
+                               "per_symbol_net_notional": {"BTCUSDT": "2000000"}}
+    row = GlobalRiskLimit.objects.get(name="desk")
+    assert row.max_total_notional == D(3000000) and row.per_symbol_net_notional == {"BTCUSDT": "2000000"}
+    assert AuditLog.objects.filter(action="risk.global_limit_set", actor_label="sam").exists()
+    assert risk_changes_notify in callbacks
+    replaced = client.put(url, {"max_total_notional": "4000000"}, format="json").json()
+    assert replaced == {"max_symbol_net_notional": None, "max_total_notional": "4000000",
+                        "per_symbol_net_notional": {}}
+
+
+def test_a_non_staff_operator_cannot_change_the_desk_limits(desk, client_for):  # noqa: F811
+    refused = client_for(desk["ann"]).put("/api/v1/risk/limits/global/", {"max_total_notional": "1000"},
+                                          format="json")
+
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "permission_denied" and "only staff" in refused.json()["message"]
+    assert not GlobalRiskLimit.objects.exists()
+    assert not AuditLog.objects.filter(action="risk.global_limit_set").exists()
+
+
+def test_an_api_key_changes_the_desk_limits_only_with_the_risk_scope_like_a_sub_accounts_limits():
+    # the scope itself is enforced by access.permissions.HasScope (tested in access/tests, above this layer)
+    assert RiskGlobalLimitApi.write_scope == RiskLimitApi.write_scope == "risk"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"max_total_notional": "-5"}, "max_total_notional: must be a positive amount (got -5)"),
+    ({"max_symbol_net_notional": "abc"}, "max_symbol_net_notional: A valid number is required."),
+    ({"per_symbol_net_notional": {"DOGEUSDT": "5"}}, "per_symbol_net_notional: unknown symbol(s): DOGEUSDT"),
+    ({"per_symbol_net_notional": {"BTCUSDT": "0"}}, "per_symbol_net_notional: must be positive amounts: BTCUSDT=0"),
+    ({"per_symbol_net_notional": {"btcusdt": "5", "BTCUSDT": "6"}}, "per_symbol_net_notional: BTCUSDT is given twice"),
+    ({"max_loss": "5"}, "max_loss: unknown limit"),
+])
+def test_bad_desk_limits_are_refused_with_what_to_change_and_change_nothing(desk, client_for, body, message):  # noqa: F811
+    GlobalRiskLimit.objects.create(name="desk", max_total_notional=D("5000000"))
+    staff = User.objects.create_user("sam", password="sam-password-1", is_staff=True)
+
+    response = client_for(staff).put("/api/v1/risk/limits/global/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid" and message in response.json()["message"]
+    assert GlobalRiskLimit.objects.get().max_total_notional == D("5000000")
+    assert not AuditLog.objects.filter(action="risk.global_limit_set").exists()
