@@ -7,6 +7,7 @@ from decimal import (
     ROUND_DOWN,
     ROUND_FLOOR,
     ROUND_HALF_EVEN,
+    Context,
     Decimal,
     InvalidOperation,
     localcontext,
@@ -15,6 +16,9 @@ from enum import Enum
 
 ZERO = Decimal(0)
 EXACT_PRECISION = 80  # enough for any DecimalField(38, 18) amount divided by any tick
+_EXACT = Context(prec=EXACT_PRECISION)
+_NOT_A_DECADE = Decimal(0)
+_DECADES: dict[Decimal, Decimal] = {}  # tick or step -> the power of ten it equals, or _NOT_A_DECADE
 
 
 class Rounding(Enum):
@@ -48,9 +52,24 @@ def _check_increment(increment: Decimal) -> None:
         raise ValueError(f"increment must be positive, got {increment}")
 
 
+def _decade(increment: Decimal) -> Decimal:
+    """The power of ten an increment equals (0.10 -> 0.1), or _NOT_A_DECADE (0.25, 5). Cached: ticks and steps
+    are few, and rounding to them runs on every quote."""
+    decade = _DECADES.get(increment)
+    if decade is None:
+        normal = increment.normalize(_EXACT)
+        decade = normal if normal.as_tuple().digits == (1,) else _NOT_A_DECADE
+        if len(_DECADES) < 1024:
+            _DECADES[increment] = decade
+    return decade
+
+
 def round_to_tick(price: Decimal, tick_size: Decimal, rounding: Rounding = Rounding.NEAREST) -> Decimal:
     """Price on the tick grid, with the tick's exponent (so 100.10 prints as the exchange writes it)."""
     _check_increment(tick_size)
+    decade = _decade(tick_size)
+    if decade is not _NOT_A_DECADE:  # a power of ten: quantizing to it is the rounding (the same result)
+        return price.quantize(decade, rounding=rounding.value, context=_EXACT).quantize(tick_size, context=_EXACT)
     with localcontext() as exact:  # 28 digits could round a 38-digit amount the wrong way
         exact.prec = EXACT_PRECISION
         ticks = (price / tick_size).to_integral_value(rounding=rounding.value)
@@ -60,6 +79,9 @@ def round_to_tick(price: Decimal, tick_size: Decimal, rounding: Rounding = Round
 def round_down_to_step(quantity: Decimal, step_size: Decimal) -> Decimal:
     """Quantity rounded towards zero to the step: never trade more than asked."""
     _check_increment(step_size)
+    decade = _decade(step_size)
+    if decade is not _NOT_A_DECADE:
+        return quantity.quantize(decade, rounding=ROUND_DOWN, context=_EXACT).quantize(step_size, context=_EXACT)
     with localcontext() as exact:
         exact.prec = EXACT_PRECISION
         steps = (quantity / step_size).to_integral_value(rounding=ROUND_DOWN)
