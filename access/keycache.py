@@ -9,7 +9,6 @@ revoked key or a withdrawn grant therefore stops working on the next request, in
 
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
 import time
@@ -19,8 +18,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
-from access.models import ApiKey
-from access.services import KEY_PREFIX, key_hash
+from access.services import apikey_find
 from trading.redis_clients import redis_client
 from trading.selectors import subaccount_list_visible
 
@@ -44,13 +42,8 @@ class KeyGrant:
 def key_grant_load(raw_key: str, generation: bytes | None) -> KeyGrant | None:
     """From the database: None for an unknown key, a wrong secret, a revoked key or an inactive user (expiry is
     checked by the reader, on its own clock)."""
-    parts = raw_key.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX:
-        return None
-    api_key = ApiKey.objects.select_related("user").filter(prefix=parts[1]).first()
-    if api_key is None or not hmac.compare_digest(api_key.key_hash, key_hash(raw_key)):
-        return None
-    if api_key.revoked_at is not None or not api_key.user.is_active:
+    api_key = apikey_find(raw_key=raw_key)
+    if api_key is None:
         return None
     ids = frozenset(subaccount_list_visible(user=api_key.user).values_list("pk", flat=True))
     return KeyGrant(api_key.pk, frozenset(api_key.scopes), api_key.expires_at, api_key.last_used_at, ids, generation,

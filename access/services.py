@@ -66,16 +66,25 @@ def apikey_revoke(*, api_key_id: int, actor: AbstractBaseUser | str, clock: Cloc
     return api_key
 
 
-def apikey_authenticate(*, raw_key: str, clock: Clock = SYSTEM_CLOCK) -> ApiKey | None:
-    """The live key this raw key belongs to, or None (unknown, wrong secret, expired, revoked, inactive user)."""
+def apikey_find(*, raw_key: str) -> ApiKey | None:
+    """The key (with its user) this raw key belongs to, unless unknown, the secret is wrong, it was revoked or
+    its user is inactive. Expiry is the caller's to check, on its clock."""
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     api_key = ApiKey.objects.select_related("user").filter(prefix=parts[1]).first()
     if api_key is None or not hmac.compare_digest(api_key.key_hash, key_hash(raw_key)):
         return None
+    if api_key.revoked_at is not None or not api_key.user.is_active:
+        return None
+    return api_key
+
+
+def apikey_authenticate(*, raw_key: str, clock: Clock = SYSTEM_CLOCK) -> ApiKey | None:
+    """The live key this raw key belongs to, or None (unknown, wrong secret, expired, revoked, inactive user)."""
+    api_key = apikey_find(raw_key=raw_key)
     now = clock.now()
-    if api_key.revoked_at is not None or api_key.expires_at <= now or not api_key.user.is_active:
+    if api_key is None or api_key.expires_at <= now:
         return None
     if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)  # coarse, to keep reads cheap
