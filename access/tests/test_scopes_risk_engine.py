@@ -38,3 +38,22 @@ def test_engine_control_needs_the_engine_scope_and_a_staff_user(desk, key_client
 
     assert key_client(staff, ["engine"]).post("/api/v1/engine/resume/", {}, format="json").status_code == 202
     assert EngineCommand.objects.get().actor_label.startswith("sam (key ")
+
+
+def test_the_desk_limits_need_the_risk_scope_and_a_staff_user(desk, key_client):
+    from risk.models import GlobalRiskLimit
+
+    staff = User.objects.create_user("sam", password="sam-password-1", is_staff=True)
+    before = list(GlobalRiskLimit.objects.values())
+    read_only = key_client(staff, ["read"])
+    assert read_only.get("/api/v1/risk/limits/global/").status_code == 200
+    refused = read_only.put("/api/v1/risk/limits/global/", {"max_total_notional": "5"}, format="json")
+    assert refused.status_code == 403 and "'risk' scope" in refused.json()["message"]
+    not_staff = key_client(desk["ann"], ["read", "risk"]).put("/api/v1/risk/limits/global/",
+                                                               {"max_total_notional": "5"}, format="json")
+    assert not_staff.status_code == 403
+    assert list(GlobalRiskLimit.objects.values()) == before
+
+    saved = key_client(staff, ["read", "risk"]).put("/api/v1/risk/limits/global/", {"max_total_notional": "5000"},
+                                                    format="json")
+    assert saved.status_code == 200 and saved.json()["max_total_notional"] == "5000"
