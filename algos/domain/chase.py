@@ -126,7 +126,8 @@ def chase_on_fill(state: ChaseState, params: ChaseParams, quantity: Decimal) -> 
     filled = state.filled + quantity
     if filled > params.quantity:
         raise ValueError(f"fills {filled} exceed the chase quantity {params.quantity}")
-    return replace(state, filled=filled)
+    return ChaseState(initial_mid=state.initial_mid, working_price=state.working_price, target_price=state.target_price,
+                      last_reprice_ms=state.last_reprice_ms, filled=filled, finished=state.finished)
 
 
 def chase_on_quote(
@@ -165,7 +166,8 @@ def _place(
         return state, HOLD  # offset pushed the price off the book: wait for a quote that makes sense
     if chase_is_done(state, params, price):
         return replace(state, finished=True), ChaseDecision(ChaseAction.DONE, reason="quantity below the minimum")
-    placed = replace(state, initial_mid=mid, working_price=price, target_price=price, last_reprice_ms=now_ms)
+    placed = ChaseState(initial_mid=mid, working_price=price, target_price=price, last_reprice_ms=now_ms,
+                        filled=state.filled, finished=state.finished)
     return placed, ChaseDecision(ChaseAction.PLACE, price=price, quantity=chase_remaining(state, params))
 
 

@@ -193,7 +193,8 @@ class ChaseRunner:
         if self.client_order_id is not None and self.client_order_id in self.manager.live:
             await self.manager.cancel(self.client_order_id)
         self.client_order_id = None
-        self.state = replace(self.state, working_price=None)
+        if self.state.working_price is not None:  # replace() is slow and every finishing chase comes here
+            self.state = replace(self.state, working_price=None)
 
     def _progress(self, price: Decimal, note: str) -> None:
         if self.publish is discard_events:  # nobody watches (a benchmark's backtest): build nothing
