@@ -60,6 +60,7 @@ class LivePageConsumer(AsyncWebsocketConsumer):
         self.versions: dict[str, int] = dict.fromkeys(self.panel_names, 0)
         self.dirty: dict[str, float] = {}  # panel -> a render must have started after this moment to show it
         self.last_sent: dict[str, float] = {}
+        self.sent_html: dict[str, str] = {}  # as last sent, unstamped
         self.inflight: set[str] = set()  # panels being rendered for this socket
         self.batches: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
@@ -128,6 +129,7 @@ class LivePageConsumer(AsyncWebsocketConsumer):
         for name, fragment in zip(names, html, strict=True):
             self.versions[name] += 1
             self.last_sent[name] = now
+            self.sent_html[name] = fragment
             stamped.append(stamp(fragment, self.versions[name]))
         return stamped
 
@@ -184,7 +186,13 @@ class LivePageConsumer(AsyncWebsocketConsumer):
                         ready.append((name, task.result()))
                 if ready:
                     names = [name for name, _ in ready]
-                    await self.send(text_data="\n".join(self._stamped(names, [html for _, html in ready])))
+                    # a panel that looks the same is not sent (the pages have less to swap); the status panel
+                    # always is: it is the page's sign that the socket is alive
+                    changed = [(name, html) for name, html in ready
+                               if name == "status" or self.sent_html.get(name) != html]
+                    if changed:
+                        await self.send(text_data="\n".join(self._stamped([name for name, _ in changed],
+                                                                          [html for _, html in changed])))
                     self.inflight.difference_update(names)
                     self.wake.set()  # a panel marked while it was rendering goes again
         finally:  # the socket closed: the shared renders go on for the others
