@@ -108,3 +108,35 @@ async def test_two_sockets_on_one_sub_account_share_each_render_and_number_their
     finally:
         await first.disconnect()
         await second.disconnect()
+
+
+async def test_an_unchanged_panel_is_not_sent_again_and_the_next_change_keeps_the_versions_contiguous(desk):
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from trading.tests.api.test_reads import make_order
+
+    communicator, _, _ = await connect(desk["ann"], f"/ws/account/{desk['alpha'].pk}/")
+    group = f"account.{desk['alpha'].pk}"
+    event = {"type": "pms.event", "event": "order_updated", "data": {}, "ts": 0}
+
+    async def next_orders_update() -> str:
+        while "panel-orders" not in (message := await communicator.receive_from(timeout=5)):
+            pass
+        return message
+
+    try:
+        await communicator.receive_from(timeout=5)
+        await get_channel_layer().group_send(group, {**event, "id": "t:1"})
+        assert versions(await next_orders_update())["orders"] == 2  # no longer a snapshot: sent
+
+        await get_channel_layer().group_send(group, {**event, "id": "t:2"})
+        await asyncio.sleep(0.5)  # rendered, the same HTML: not sent
+        await sync_to_async(make_order)(desk["alpha"], 1)
+        await get_channel_layer().group_send(group, {**event, "id": "t:3"})
+        changed = await next_orders_update()
+
+        assert versions(changed)["orders"] == 3 and f"PMS{desk['alpha'].code}_LMT_1" in changed
+    finally:
+        await communicator.disconnect()
