@@ -152,7 +152,7 @@ async def test_a_revoked_key_or_a_withdrawn_grant_stops_working_on_the_next_requ
     from asgiref.sync import sync_to_async
 
     key_id, raw = await sync_to_async(key_for)(desk["ann"], ["read"])
-    other_id, other = await sync_to_async(key_for)(desk["ann"], ["read"])
+    _, other = await sync_to_async(key_for)(desk["ann"], ["read"])
     fast = FastReads(Counting())
     assert (await get(fast, path_of(alpha_book), raw))[0] == 200
     assert (await get(fast, path_of(alpha_book), other))[0] == 200
