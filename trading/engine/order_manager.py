@@ -344,6 +344,15 @@ class OrderManager:
         for order in await self.journal.order_update_many(updates):
             self._settled(order)
 
+    def settle_reconciled(self, order: JournaledOrder) -> bool:
+        """An order a reconciliation sweep finished in the database behind the engine (filled, cancelled or
+        rejected while the stream missed it): it leaves the live set and its owner hears that it is done, as if
+        the stream had said so. False when it is not live here or the row is not terminal."""
+        if order.client_order_id not in self.live or not order.status.is_terminal:
+            return False
+        self._settled(order)
+        return True
+
     def _settled(self, order: JournaledOrder) -> None:
         client_order_id = order.client_order_id
         if order.filled_quantity > 0 or client_order_id in self._fill_gaps:

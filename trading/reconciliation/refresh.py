@@ -22,11 +22,13 @@ from django.db import close_old_connections, connection
 from django.db.models import Max
 
 from core.money import ZERO
+from trading.domain.orders import OrderStatus
 from trading.domain.positions import Position, PositionChange, PositionChangeKind
 from trading.domain.records import FillBooked
 from trading.domain.types import Side
+from trading.engine.journal_pg import journaled
 from trading.engine.order_manager import OrderManager
-from trading.models import Fill, VirtualPosition
+from trading.models import Fill, Order, VirtualPosition
 from trading.reconciliation.notify import RECONCILED_CHANNEL
 
 logger = logging.getLogger(__name__)
@@ -71,6 +73,14 @@ def _fills_and_positions(fill_ids: list[int]) -> tuple[list[_FillRow], dict[tupl
     return rows, positions
 
 
+TERMINAL = [status.value for status in OrderStatus if status.is_terminal]
+
+
+def _finished_of(client_order_ids: list[str]) -> list[Order]:
+    """The rows of these orders that are finished in the database."""
+    return list(Order.objects.filter(client_order_id__in=client_order_ids, status__in=TERMINAL))
+
+
 def _max_fill_id() -> int:
     return int(Fill.objects.aggregate(last=Max("id"))["last"] or 0)
 
@@ -113,6 +123,7 @@ class ReconciledRefresh:
         self.poll_interval_s = poll_interval_s
         self.high_water = 0
         self.reloads = 0
+        self.orders_settled = 0
 
     async def start(self) -> None:
         """Everything booked before now is in the books the engine just loaded: none of it is news."""
@@ -131,7 +142,26 @@ class ReconciledRefresh:
                     pass
 
     async def refresh(self) -> list[FillBooked]:
-        """Take in the fills booked by someone else since the last look; returns them."""
+        """Take in the fills booked by someone else since the last look (returned), then the orders a sweep
+        finished behind the engine."""
+        booked = await self._fills()
+        await self._orders()
+        return booked
+
+    async def _orders(self) -> None:
+        """An order the order sync resolved (absent on the exchange: filled, cancelled, never arrived) is
+        terminal in the database while the live set still holds it: working exposure for the risk check, an algo
+        waiting for it. Its fills came in first (above), so its owner is told it is done with everything booked."""
+        live = list(self.manager.live)
+        if not live:
+            return
+        for row in await sync_to_async(_finished_of)(live):
+            if self.manager.settle_reconciled(journaled(row)):
+                self.orders_settled += 1
+                logger.info("order finished by a reconciliation taken off the live set", extra={
+                    "client_order_id": row.client_order_id, "status": row.status})
+
+    async def _fills(self) -> list[FillBooked]:
         keys = await sync_to_async(_fill_keys_after)(max(0, self.high_water - ID_OVERLAP))
         await asyncio.sleep(0)  # the engine's own booking, committed just before this read, notes its keys first
         version = self.manager.positions.version

@@ -138,3 +138,25 @@ def test_the_log_row_keeps_what_was_alerted_and_the_admin_shows_it(desk, exchang
     assert "was not placed by PMS" in message
     page = admin_client.get(f"/admin/trading/reconciliationlog/{log.pk}/change/")
     assert page.status_code == 200 and "was not placed by PMS" in page.content.decode()
+
+
+def test_an_order_a_sweep_finished_behind_the_engine_leaves_the_live_set_and_its_owner_hears_once(desk):
+    from trading.engine.journal_pg import journaled
+    from trading.engine.order_manager import LiveOrder
+    from trading.models import Order
+    from trading.tests.api.test_reads import make_order
+
+    manager, done = engine_manager(), cast(list[str], [])
+    for n in (1, 2):
+        row = make_order(desk["alpha"], n)
+        manager.live[row.client_order_id] = LiveOrder(journaled(row), on_done=lambda o: done.append(o.client_order_id))
+    refresh = ReconciledRefresh(manager=manager, seen=RecentKeys(), listeners=[], database_url="")
+    async_to_sync(refresh.start)()
+    gone = f"PMS{desk['alpha'].code}_LMT_1"
+    Order.objects.filter(client_order_id=gone).update(status="canceled")  # the order sync resolved it
+
+    async_to_sync(refresh.refresh)()
+    async_to_sync(refresh.refresh)()
+
+    assert list(manager.live) == [f"PMS{desk['alpha'].code}_LMT_2"]
+    assert done == [gone] and refresh.orders_settled == 1
