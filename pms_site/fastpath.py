@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -49,9 +49,19 @@ HEADERS = [(b"content-type", b"application/json"), (b"vary", b"Accept"), (b"allo
            (b"referrer-policy", b"same-origin"), (b"cross-origin-opener-policy", b"same-origin")]
 
 
+STORED = Decimal(1).scaleb(-18)  # the books' 18 decimal places (trading.models.money_field)
+WIDE = Context(prec=60)  # room for 38 digits before the point and 18 after: quantize never raises here
+
+
 def _text(raw: Any) -> str | None:
     """DecimalString's form: normalized, never in exponent notation."""
-    return None if raw is None else format(Decimal(raw).normalize(), "f")
+    return None if raw is None else format(Decimal(raw).normalize(WIDE), "f")
+
+
+def _stored(raw: Any) -> str:
+    """An amount the full stack reads from the books, where it is kept to 18 places (the engine holds averages
+    to 28 significant digits): shown as the books show it."""
+    return format(Decimal(raw).quantize(STORED, context=WIDE).normalize(WIDE), "f")
 
 
 def positions_body(snapshot: dict[str, Any]) -> bytes | None:
@@ -62,9 +72,10 @@ def positions_body(snapshot: dict[str, Any]) -> bytes | None:
     for p in sorted(snapshot.get("positions", []), key=lambda p: p["symbol"]):
         if Decimal(p["quantity"]) == 0:
             continue
-        rows.append({"symbol": p["symbol"], "quantity": _text(p["quantity"]), "average_entry": _text(p["entry_price"]),
-                     "mark_price": _text(p["mark_price"]), "unrealized_pnl": _text(p["unrealized_pnl"]),
-                     "realized_pnl": _text(p["realized_pnl"]), "fees": _text(p["fees"]),
+        rows.append({"symbol": p["symbol"], "quantity": _stored(p["quantity"]),
+                     "average_entry": _stored(p["entry_price"]), "mark_price": _text(p["mark_price"]),
+                     "unrealized_pnl": _text(p["unrealized_pnl"]), "realized_pnl": _stored(p["realized_pnl"]),
+                     "fees": _stored(p["fees"]),
                      "notional": _text(p["notional"]), "liquidation_price": _text(p.get("liquidation_price"))})
     return json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode()
 

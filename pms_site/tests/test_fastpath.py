@@ -178,3 +178,18 @@ async def test_the_keys_last_use_is_recorded_once_a_minute(desk, alpha_book):  #
     second = (await sync_to_async(ApiKey.objects.get)(pk=key_id)).last_used_at
 
     assert first is not None and second == first and fast.served == 2
+
+
+def test_amounts_are_shown_at_the_books_eighteen_places_as_the_full_stack_shows_them():
+    from pms_site.fastpath import positions_body
+
+    average = Decimal("180001") / 3  # the engine's average entry: 28 significant digits
+    snapshot = {"booked": True, "positions": [{
+        "symbol": "BTCUSDT", "quantity": "0.0300", "entry_price": str(average), "mark_price": "60001.5",
+        "unrealized_pnl": str((D("60001.5") - average) * D("0.03")), "realized_pnl": "1E+1", "fees": "0",
+        "notional": "1800.045", "liquidation_price": None}]}
+
+    row = json.loads(positions_body(snapshot) or b"")[0]
+
+    assert row["average_entry"] == "60000.333333333333333333" and row["quantity"] == "0.03"
+    assert row["realized_pnl"] == "10" and row["fees"] == "0" and row["mark_price"] == "60001.5"
