@@ -33,7 +33,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench.scratch import RESULTS, report, scratch_database  # noqa: E402
+from bench.scratch import RESULTS, report, scratch_database, web_start  # noqa: E402
 
 RESULTS_LOG = RESULTS / "api_latency.server.log"
 
@@ -84,23 +84,8 @@ def database_url() -> str:
 
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "PMS_LOG_FORMAT": "plain",
-           "PMS_LOG_LEVEL": "WARNING", "PMS_ALLOWED_HOSTS": "127.0.0.1",
-           "PMS_WEB_DB_POOL": os.environ.get("PMS_WEB_DB_POOL", "16")}  # as the Procfile's web process
-    process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
-        [sys.executable, "-m", "uvicorn", "pms_site.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=(RESULTS_LOG).open("wb"))
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
-            return process
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise SystemExit("uvicorn did not start") from None
-            time.sleep(0.2)
+    return web_start(port, {"DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
+                            "PMS_LOG_LEVEL": "WARNING"}, RESULTS_LOG, "--log-level", "warning")
 
 
 async def load(port: int, path: str, key: str, rate: float, duration_s: float,

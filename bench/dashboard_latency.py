@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from bench.scratch import report, scratch_database  # noqa: E402
+from bench.scratch import report, scratch_database, web_start  # noqa: E402
 
 D = Decimal
 CHROMIUM = "/usr/bin/chromium"
@@ -64,21 +63,8 @@ def seed() -> Any:
 
 
 def start_web(port: int, prefix: str, database_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": settings.REDIS_URL, "PMS_REDIS_PREFIX": prefix,
-           "PMS_LOG_FORMAT": "plain", "PMS_ALLOWED_HOSTS": "127.0.0.1",
-           "PMS_WEB_DB_POOL": "16"}  # as the Procfile's web process
-    process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
-        [sys.executable, "-m", "uvicorn", "pms_site.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log"], cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
-            return process
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit(f"uvicorn did not start: {log.read_text()[-2000:]}") from None
-            time.sleep(0.2)
+    return web_start(port, {"DATABASE_URL": database_url, "REDIS_URL": settings.REDIS_URL,
+                            "PMS_REDIS_PREFIX": prefix}, log)
 
 
 def _close_other_sessions() -> None:

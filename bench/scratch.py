@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,3 +51,23 @@ def run_bounded(coroutine: Coroutine[Any, Any, T]) -> T:
             task.cancel()
         loop.run_until_complete(asyncio.sleep(0.2))  # let well-behaved tasks finish cancelling
         loop.close()
+
+
+def web_start(port: int, env: dict[str, str], log: Path, *extra_args: str) -> subprocess.Popen[bytes]:
+    """The web process as the Procfile runs it (uvicorn, its DB pool), on loopback, once /healthz answers."""
+    env = {**os.environ, "PMS_WEB_DB_POOL": os.environ.get("PMS_WEB_DB_POOL", "16"), "PMS_ALLOWED_HOSTS": "127.0.0.1",
+           "PMS_LOG_FORMAT": "plain", **env}
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+        [sys.executable, "-m", "uvicorn", "pms_site.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", *extra_args], cwd=Path(__file__).resolve().parents[1], env=env,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
+            return process
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise SystemExit(f"uvicorn did not start: {log.read_text()[-2000:]}") from None
+            time.sleep(0.2)

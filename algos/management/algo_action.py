@@ -13,12 +13,10 @@ from trading.models import EngineCommand
 
 
 class AlgoActionCommand(BaseCommand):
-    """Subclasses name the verb and the algos.services function that queues it."""
+    """action_command names the verb and the algos.services function that queues it."""
 
     verb = ""
-
-    def service(self, *, algo_run_id: int, actor: str) -> EngineCommand:
-        raise NotImplementedError
+    service: Callable[..., EngineCommand]  # algo_run_id, actor -> the queued engine command
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--id", type=int, required=True, help="algo run id")
@@ -37,4 +35,4 @@ class AlgoActionCommand(BaseCommand):
 
 def action_command(verb: str, service: Callable[..., EngineCommand], help_text: str) -> type[AlgoActionCommand]:
     return type("Command", (AlgoActionCommand,), {"verb": verb, "help": help_text,
-                                                  "service": lambda self, **kwargs: service(**kwargs)})
+                                                  "service": staticmethod(service)})

@@ -116,14 +116,17 @@ class _Book:
         self.last: dict[str, Decimal] = {}
 
     def equity(self) -> Decimal:
-        equity = self.cash
+        return self.marked()[0]
+
+    def marked(self) -> tuple[Decimal, Decimal]:
+        """Equity (cash + unrealized PnL at the last prices) and gross exposure, in one pass over the positions."""
+        equity, gross = self.cash, ZERO
         for symbol, quantity in self.positions.items():
             if quantity:
-                equity += quantity * (self.last[symbol] - self.entries[symbol])
-        return equity
-
-    def gross(self) -> float:
-        return float(sum((abs(q) * self.last[s] for s, q in self.positions.items() if q), ZERO))
+                last = self.last[symbol]
+                equity += quantity * (last - self.entries[symbol])
+                gross += abs(quantity) * last
+        return equity, gross
 
 
 async def _risk_create(world: BacktestWorld, request: StrategyBacktestRequest, strategy: Any) -> RiskEngine:
@@ -376,18 +379,12 @@ class StrategyBacktest:
             self.status, self.stopped = runner.outcome, True
 
     def _sample(self, now_ms: int) -> None:
-        """Equity and gross exposure after a bar: _Book.equity() and gross(), in one pass over the positions."""
-        book = self.book
-        equity, gross, held = book.cash, ZERO, False
-        for symbol, quantity in book.positions.items():
-            if quantity:
-                last = book.last[symbol]
-                equity += quantity * (last - book.entries[symbol])
-                gross += abs(quantity) * last
-                held = True
+        """Equity and gross exposure after a bar, as floats: the series feed the charts and the ratios (Sharpe,
+        drawdown); the report's money figures come from the book's Decimals."""
+        equity, gross = self.book.marked()
         self._equity_times.append(now_ms)
         self._equity.append(float(equity))
-        self._exposure.append(float(gross) if held else 0.0)
+        self._exposure.append(float(gross))
 
     def _quote(self, symbol: str, price: Decimal, now: int) -> None:
         """The touch an order meets: a one-tick market at the decision price (the kline pather's convention)."""
